@@ -1,0 +1,67 @@
+// An ORT worker: owns a cache of InferenceSessions and runs them off the main thread, so
+// session.run (synchronous native code) never stalls the event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import type { DType, TypedArray } from '../dtype.js';
+import type { HostOutputs } from '../host.js';
+import type { FromWorker, SessionSettings, ToWorker } from './messages.js';
+
+const settings = workerData as SessionSettings;
+const sessions = new Map<string, ort.InferenceSession>();
+const port = parentPort!;
+
+async function session(key: string, model?: Uint8Array): Promise<ort.InferenceSession> {
+  let s = sessions.get(key);
+  if (s) return s;
+  if (!model) throw new Error(`worker has no session for ${key} and no model bytes were sent`);
+  s = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: settings.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: settings.optimizationLevel,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  });
+  sessions.set(key, s);
+  return s;
+}
+
+function transferable(outputs: HostOutputs): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  for (const t of Object.values(outputs)) {
+    const b = t.data.buffer;
+    if (b instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === b.byteLength) seen.add(b);
+  }
+  return [...seen];
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  if (msg.kind === 'release') {
+    await sessions.get(msg.key)?.release();
+    sessions.delete(msg.key);
+    port.postMessage({ kind: 'released', id: msg.id } satisfies FromWorker);
+    return;
+  }
+  const s = await session(msg.key, msg.model);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+  const t0 = performance.now();
+  const res = msg.fetches ? await s.run(feeds, msg.fetches as string[]) : await s.run(feeds);
+  const ms = performance.now() - t0;
+  const outputs: HostOutputs = {};
+  for (const [name, t] of Object.entries(res)) {
+    outputs[name] = { dtype: t.type as DType, dims: [...t.dims], data: t.data as TypedArray };
+  }
+  port.postMessage({ kind: 'result', id: msg.id, outputs, ms } satisfies FromWorker, transferable(outputs));
+}
+
+// Messages are handled one at a time: ORT's run is synchronous anyway, and serialising
+// also keeps two runs of a new model from creating its session twice.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(() =>
+    handle(msg).catch((e: unknown) => {
+      port.postMessage({ kind: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
+    }),
+  );
+});
