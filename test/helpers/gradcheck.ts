@@ -61,8 +61,8 @@ export async function gradCheck(
       // random direction can have a derivative too small to resolve in float32, while the
       // random part still exposes errors orthogonal to the analytic gradient.
       const v = randn(x.length, seed * 7919 + d * 31 + i);
-      const gNorm = Math.hypot(...analytic[k]);
-      const vNorm = Math.hypot(...v);
+      const gNorm = norm(analytic[k]);
+      const vNorm = norm(v);
       if (gNorm > 0) for (let j = 0; j < v.length; j++) v[j] += (analytic[k][j] * vNorm) / gNorm;
       const shifted = async (sign: number) => {
         const xp = Float32Array.from(x, (xv, j) => xv + sign * eps * v[j]);
@@ -81,4 +81,10 @@ export async function gradCheck(
   await rt.release(full);
   await rt.release(lossOnly);
   return { maxRelError: Math.max(...checks.map((c) => c.rel)), checks };
+}
+
+function norm(a: Float32Array): number {
+  let s = 0;
+  for (const x of a) s += x * x;
+  return Math.sqrt(s);
 }

@@ -1,0 +1,96 @@
+// Model definitions are plain JSON-able data: they travel in safetensors metadata and on
+// the wire, and two peers with equal definitions have identical parameter layouts.
+
+export type NormKind = 'batchnorm' | 'layernorm';
+
+export interface MlpDef {
+  readonly kind: 'mlp';
+  /** Input shape [C, H, W] (flattened by the model). */
+  readonly input: readonly [number, number, number];
+  readonly hidden: ReadonlyArray<number>;
+  readonly classes: number;
+}
+
+export interface CnnDef {
+  readonly kind: 'cnn';
+  readonly input: readonly [number, number, number];
+  /** Output channels of the two conv-relu-maxpool stages. */
+  readonly channels: readonly [number, number];
+  /** Width of the hidden fully connected layer. */
+  readonly hidden: number;
+  readonly classes: number;
+}
+
+export interface ResNetDef {
+  readonly kind: 'resnet20';
+  readonly input: readonly [number, number, number];
+  /** Width multiplier: stages have 16w, 32w, 64w channels. */
+  readonly width: number;
+  readonly norm: NormKind;
+  readonly classes: number;
+}
+
+export type ModelDef = MlpDef | CnnDef | ResNetDef;
+
+export type ModelKind = ModelDef['kind'];
+export const MODEL_KINDS: ReadonlyArray<ModelKind> = ['mlp', 'cnn', 'resnet20'];
+
+const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Validates untrusted input (a file's metadata, a CLI flag, a peer's message) as a ModelDef. */
+export function parseModelDef(x: unknown): ModelDef {
+  const fail = (why: string): never => {
+    throw new Error(`invalid model definition: ${why}`);
+  };
+  if (typeof x !== 'object' || x === null) return fail('not an object');
+  const o = x as Record<string, unknown>;
+  const input = o.input;
+  if (!Array.isArray(input) || input.length !== 3 || !input.every(posInt)) fail('input must be [channels, height, width] of positive integers');
+  if (!posInt(o.classes) || (o.classes as number) < 2) fail('classes must be an integer ≥ 2');
+  const inp = input as [number, number, number];
+  switch (o.kind) {
+    case 'mlp': {
+      const hidden = o.hidden;
+      if (!Array.isArray(hidden) || !hidden.every(posInt)) fail('mlp.hidden must be a list of positive integers');
+      return { kind: 'mlp', input: inp, hidden: [...(hidden as number[])], classes: o.classes as number };
+    }
+    case 'cnn': {
+      const ch = o.channels;
+      if (!Array.isArray(ch) || ch.length !== 2 || !ch.every(posInt)) fail('cnn.channels must be two positive integers');
+      if (!posInt(o.hidden)) fail('cnn.hidden must be a positive integer');
+      if (inp[1] % 4 !== 0 || inp[2] % 4 !== 0) fail('cnn input height and width must be divisible by 4 (two 2×2 pools)');
+      const [c1, c2] = ch as [number, number];
+      return { kind: 'cnn', input: inp, channels: [c1, c2], hidden: o.hidden as number, classes: o.classes as number };
+    }
+    case 'resnet20': {
+      if (!posInt(o.width)) fail('resnet20.width must be a positive integer');
+      if (o.norm !== 'batchnorm' && o.norm !== 'layernorm') fail("resnet20.norm must be 'batchnorm' or 'layernorm'");
+      return { kind: 'resnet20', input: inp, width: o.width as number, norm: o.norm as NormKind, classes: o.classes as number };
+    }
+    default:
+      return fail(`unknown kind ${JSON.stringify(o.kind)} (expected one of ${MODEL_KINDS.join(', ')})`);
+  }
+}
+
+/** The standard definitions behind the CLI's --model names, for a dataset's input shape. */
+export function defaultModelDef(kind: ModelKind, input: readonly [number, number, number], classes: number, opts: { width?: number; norm?: NormKind; hidden?: number[] } = {}): ModelDef {
+  switch (kind) {
+    case 'mlp':
+      return { kind, input, hidden: opts.hidden ?? [512, 512], classes };
+    case 'cnn':
+      return { kind, input, channels: [32, 64], hidden: opts.hidden?.[0] ?? 128, classes };
+    case 'resnet20':
+      return { kind, input, width: opts.width ?? 1, norm: opts.norm ?? 'batchnorm', classes };
+  }
+}
+
+export function describeModel(def: ModelDef): string {
+  switch (def.kind) {
+    case 'mlp':
+      return `MLP ${[def.input.reduce((a, b) => a * b, 1), ...def.hidden, def.classes].join('-')}`;
+    case 'cnn':
+      return `CNN conv${def.channels[0]}-conv${def.channels[1]}-fc${def.hidden}-${def.classes}`;
+    case 'resnet20':
+      return `ResNet-20 ×${def.width} (${def.norm})`;
+  }
+}

@@ -1,0 +1,95 @@
+// Builds a model's forward graph in the three forms the system needs: an inference graph
+// fed a flat weight vector (one cached session serves any weights), the same with feature
+// taps for alignment, and a standalone export with the weights baked in as initializers.
+import { compileGraph } from '../tensor/compile.js';
+import { Graph, type Tensor } from '../tensor/graph.js';
+import type { OnnxModel } from '../tensor/onnx/model.js';
+import { reshape, split } from '../tensor/ops/index.js';
+import { DYN } from '../tensor/shape.js';
+import type { ForwardContext } from './arch.js';
+import type { Layout } from './layout.js';
+import type { Model } from './model.js';
+import { describeModel } from './def.js';
+
+export interface ForwardGraph {
+  readonly graph: Graph;
+  readonly x: Tensor;
+  readonly logits: Tensor;
+  readonly taps: ReadonlyMap<string, Tensor>;
+  /** Training mode only: new values of buffers, by name. */
+  readonly buffers: ReadonlyMap<string, Tensor>;
+}
+
+/** Named views of a flat [total] weight tensor (Split, then Reshape per entry). */
+export function unflatten(layout: Layout, flat: Tensor): Map<string, Tensor> {
+  const pieces = split(flat, 0, layout.entries.map((e) => e.size));
+  return new Map(layout.entries.map((e, i) => [e.name, reshape(pieces[i], e.shape)]));
+}
+
+export interface ForwardOptions {
+  /** Batch size, or DYN for a dynamic batch (inference only). */
+  readonly batch: number;
+  readonly training: boolean;
+  /** Where weights come from: tensors already in the graph (by name). */
+  readonly params: ReadonlyMap<string, Tensor>;
+  readonly graph: Graph;
+  /** Input tensor; created as graph input 'input' when omitted. */
+  readonly x?: Tensor;
+}
+
+export function buildForward(model: Model, opts: ForwardOptions): ForwardGraph {
+  const g = opts.graph;
+  const x = opts.x ?? g.input('input', [opts.batch, ...model.input]);
+  const taps = new Map<string, Tensor>();
+  const buffers = new Map<string, Tensor>();
+  const ctx: ForwardContext = {
+    training: opts.training,
+    param(name) {
+      const t = opts.params.get(name);
+      if (!t) throw new Error(`model has no tensor '${name}'`);
+      return t;
+    },
+    tap: (name, t) => taps.set(name, t),
+    setBuffer: (name, t) => buffers.set(name, t),
+  };
+  const logits = model.forward(ctx, x);
+  return { graph: g, x, logits, taps, buffers };
+}
+
+/** Inference graph: inputs 'weights' [total] and 'input' [N, C, H, W]; output 'logits' (+ taps). */
+export function inferenceGraph(model: Model, opts: { taps?: boolean | ReadonlyArray<string>; batch?: number } = {}): OnnxModel {
+  const g = new Graph();
+  const weights = g.input('weights', [model.layout.totalSize]);
+  const fwd = buildForward(model, { graph: g, batch: opts.batch ?? DYN, training: false, params: unflatten(model.layout, weights) });
+  const outputs: Record<string, Tensor> = { logits: fwd.logits };
+  if (opts.taps) {
+    const wanted = opts.taps === true ? [...fwd.taps.keys()] : opts.taps;
+    for (const name of wanted) {
+      const t = fwd.taps.get(name);
+      if (!t) throw new Error(`model has no feature tap '${name}' (taps: ${[...fwd.taps.keys()].join(', ')})`);
+      outputs[`tap:${name}`] = t;
+    }
+  }
+  return compileGraph(g, outputs, { name: 'mergemesh_inference' });
+}
+
+/**
+ * A standalone inference model: input 'input' [N, C, H, W] → output 'logits' [N, classes],
+ * weights as named initializers and only standard ONNX ops, so any ONNX runtime can serve it.
+ */
+export function exportGraph(model: Model, weights: Float32Array, metadata: Record<string, string> = {}): OnnxModel {
+  if (weights.length !== model.layout.totalSize) {
+    throw new Error(`export: weights have ${weights.length} values, the model needs ${model.layout.totalSize}`);
+  }
+  const g = new Graph();
+  const params = new Map<string, Tensor>();
+  for (const e of model.layout.entries) {
+    params.set(e.name, g.constant(weights.slice(e.offset, e.offset + e.size), e.shape, 'float32', e.name));
+  }
+  const fwd = buildForward(model, { graph: g, batch: DYN, training: false, params });
+  return compileGraph(g, { logits: fwd.logits }, {
+    name: 'mergemesh',
+    docString: describeModel(model.def),
+    metadata: { 'mergemesh.model': JSON.stringify(model.def), ...metadata },
+  });
+}

@@ -1,0 +1,62 @@
+// Applying unit permutations to a flat weight vector, by gathering along each member axis.
+// Convention (as in Git Re-Basin): unit i of the result is unit perm[i] of the input.
+import type { Layout } from './layout.js';
+import type { PermSpec } from './permspec.js';
+
+/** Group name → permutation of its units. Groups left out stay as they are. */
+export type Permutations = ReadonlyMap<string, Int32Array>;
+
+/** Gathers blocks along one axis of a row-major tensor, in place. */
+export function gatherAxis(data: Float32Array, shape: ReadonlyArray<number>, axis: number, perm: Int32Array, repeat = 1): void {
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const len = shape[axis];
+  if (perm.length * repeat !== len) throw new Error(`gatherAxis: permutation of ${perm.length}×${repeat} for an axis of ${len}`);
+  const block = repeat * inner;
+  const src = data.slice();
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    for (let i = 0; i < perm.length; i++) {
+      const from = base + perm[i] * block;
+      data.set(src.subarray(from, from + block), base + i * block);
+    }
+  }
+}
+
+export function isPermutation(p: Int32Array, n: number): boolean {
+  if (p.length !== n) return false;
+  const seen = new Uint8Array(n);
+  for (const v of p) {
+    if (v < 0 || v >= n || seen[v]) return false;
+    seen[v] = 1;
+  }
+  return true;
+}
+
+/** A permuted copy of `weights`. */
+export function permuteWeights(layout: Layout, spec: PermSpec, weights: Float32Array, perms: Permutations): Float32Array {
+  const out = weights.slice();
+  for (const g of spec.groups) {
+    const p = perms.get(g.name);
+    if (!p) continue;
+    if (!isPermutation(p, g.size)) throw new Error(`permuteWeights: not a permutation of ${g.size} units for group '${g.name}'`);
+    for (const m of g.members) {
+      const e = layout.entry(m.tensor);
+      gatherAxis(out.subarray(e.offset, e.offset + e.size), e.shape, m.axis, p, m.repeat ?? 1);
+    }
+  }
+  for (const name of perms.keys()) {
+    if (!spec.groups.some((g) => g.name === name)) throw new Error(`permuteWeights: no group named '${name}'`);
+  }
+  return out;
+}
+
+export function identityPermutation(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+export function invertPermutation(p: Int32Array): Int32Array {
+  const inv = new Int32Array(p.length);
+  p.forEach((v, i) => (inv[v] = i));
+  return inv;
+}
