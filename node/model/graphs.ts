@@ -2,7 +2,7 @@
 // fed a flat weight vector (one cached session serves any weights), the same with feature
 // taps for alignment, and a standalone export with the weights baked in as initializers.
 import { compileGraph } from '../tensor/compile.js';
-import { Graph, type Tensor } from '../tensor/graph.js';
+import { Graph, type CompileTarget, type Tensor } from '../tensor/graph.js';
 import type { OnnxModel } from '../tensor/onnx/model.js';
 import { reshape, split } from '../tensor/ops/index.js';
 import { DYN } from '../tensor/shape.js';
@@ -20,7 +20,17 @@ export interface ForwardGraph {
   readonly buffers: ReadonlyMap<string, Tensor>;
 }
 
-/** Named views of a flat [total] weight tensor (Split, then Reshape per entry). */
+/**
+ * One graph input per layout entry (named prefix + tensor name). Feeding views of the flat
+ * vector costs nothing (ORT reads inputs in place), while splitting a flat input inside the
+ * graph would copy every weight on every call.
+ */
+export function weightInputs(g: Graph, layout: Layout, prefix = 'w:', kind?: 'param' | 'buffer'): Map<string, Tensor> {
+  const entries = kind ? layout.entries.filter((e) => e.kind === kind) : layout.entries;
+  return new Map(entries.map((e) => [e.name, g.input(`${prefix}${e.name}`, e.shape)]));
+}
+
+/** Named views of a flat weight tensor (Split, then Reshape per entry), for graphs that hold one. */
 export function unflatten(layout: Layout, flat: Tensor): Map<string, Tensor> {
   const pieces = split(flat, 0, layout.entries.map((e) => e.size));
   return new Map(layout.entries.map((e, i) => [e.name, reshape(pieces[i], e.shape)]));
@@ -56,11 +66,10 @@ export function buildForward(model: Model, opts: ForwardOptions): ForwardGraph {
   return { graph: g, x, logits, taps, buffers };
 }
 
-/** Inference graph: inputs 'weights' [total] and 'input' [N, C, H, W]; output 'logits' (+ taps). */
-export function inferenceGraph(model: Model, opts: { taps?: boolean | ReadonlyArray<string>; batch?: number } = {}): OnnxModel {
+/** Inference graph: inputs 'w:<tensor>' per weight and 'input' [N, C, H, W]; output 'logits' (+ 'tap:<name>'). */
+export function inferenceGraph(model: Model, opts: { taps?: boolean | ReadonlyArray<string>; batch?: number; target?: CompileTarget } = {}): OnnxModel {
   const g = new Graph();
-  const weights = g.input('weights', [model.layout.totalSize]);
-  const fwd = buildForward(model, { graph: g, batch: opts.batch ?? DYN, training: false, params: unflatten(model.layout, weights) });
+  const fwd = buildForward(model, { graph: g, batch: opts.batch ?? DYN, training: false, params: weightInputs(g, model.layout) });
   const outputs: Record<string, Tensor> = { logits: fwd.logits };
   if (opts.taps) {
     const wanted = opts.taps === true ? [...fwd.taps.keys()] : opts.taps;
@@ -70,7 +79,7 @@ export function inferenceGraph(model: Model, opts: { taps?: boolean | ReadonlyAr
       outputs[`tap:${name}`] = t;
     }
   }
-  return compileGraph(g, outputs, { name: 'mergemesh_inference' });
+  return compileGraph(g, outputs, { name: 'mergemesh_inference', target: opts.target });
 }
 
 /**

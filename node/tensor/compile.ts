@@ -1,7 +1,7 @@
 // Lowers a graph to an ONNX model: keeps only what the outputs need, names every value,
 // and lets each op emit its ONNX nodes. Constants become initializers.
 import type { DType, TypedArray } from './dtype.js';
-import type { Graph, LowerContext, Tensor } from './graph.js';
+import { STANDARD_TARGET, type CompileTarget, type Graph, type LowerContext, type Tensor } from './graph.js';
 import { DEFAULT_OPSET, type OnnxAttr, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx/model.js';
 import { DYN } from './shape.js';
 
@@ -13,6 +13,8 @@ export interface CompileOptions {
   readonly dynamicDimName?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly docString?: string;
+  /** Kernels beyond standard ONNX that the lowering may use (default: standard ONNX only). */
+  readonly target?: CompileTarget;
 }
 
 const valueInfo = (name: string, t: Tensor, dyn: string): OnnxValueInfo => ({
@@ -66,10 +68,14 @@ export function compileGraph(g: Graph, outputs: Readonly<Record<string, Tensor>>
     initializers.push({ name, dtype, dims: [...dims], data });
     return name;
   };
+  const target = opts.target ?? STANDARD_TARGET;
+  const domains = new Set<string>();
   const ctx: LowerContext = {
+    target,
     emit(op: string, inputs: ReadonlyArray<string>, outs: ReadonlyArray<string>, attrs?: Record<string, OnnxAttr>, domain?: string) {
       const o = [...outs];
       while (o.length && o[o.length - 1] === '') o.pop();
+      if (domain) domains.add(domain);
       nodes.push({ op, inputs, outputs: o, attrs, domain, name: `${op}_${nodes.length}` });
     },
     temp: (hint = 't') => fresh(hint),
@@ -132,7 +138,7 @@ export function compileGraph(g: Graph, outputs: Readonly<Record<string, Tensor>>
       outputs: outEntries.map(([name, t]) => valueInfo(name, t, dyn)),
       initializers,
     },
-    opsets: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }],
+    opsets: [{ domain: '', version: opts.opset ?? DEFAULT_OPSET }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
     producerName: 'mergemesh',
     metadata: opts.metadata,
     docString: opts.docString,

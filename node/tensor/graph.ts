@@ -8,8 +8,20 @@ export interface OutSpec {
   readonly dtype: DType;
 }
 
+/**
+ * What the compiled graph may use beyond standard ONNX. `nchwcBlock` is the channel block of
+ * ORT's NCHWc direct-convolution kernels on this CPU (8 with AVX2, 16 with AVX-512); when
+ * set, convolutions lower to those kernels. Exported models use the standard target.
+ */
+export interface CompileTarget {
+  readonly nchwcBlock?: number;
+}
+
+export const STANDARD_TARGET: CompileTarget = {};
+
 /** How an op lowers to ONNX: it receives value names and emits nodes through the context. */
 export interface LowerContext {
+  readonly target: CompileTarget;
   /** Emits one ONNX node; outputs are given as names. */
   emit(op: string, inputs: ReadonlyArray<string>, outputs: ReadonlyArray<string>, attrs?: Record<string, import('./onnx/model.js').OnnxAttr>, domain?: string): void;
   /** A fresh, unique value name for an intermediate. */

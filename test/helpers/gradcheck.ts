@@ -3,7 +3,7 @@
 // input at once: |(L(x+εv) − L(x−εv))/2ε − ⟨∇L, v⟩| relative to their magnitude.
 import { gradients } from '../../node/tensor/autodiff.js';
 import { compileGraph } from '../../node/tensor/compile.js';
-import { Graph, type Tensor } from '../../node/tensor/graph.js';
+import { Graph, STANDARD_TARGET, type CompileTarget, type Tensor } from '../../node/tensor/graph.js';
 import type { HostTensor } from '../../node/tensor/host.js';
 import { encodeModel } from '../../node/tensor/onnx/encode.js';
 import { mul, reduceSum } from '../../node/tensor/ops/index.js';
@@ -29,7 +29,7 @@ export async function gradCheck(
   rt: Runtime,
   build: (...xs: Tensor[]) => Tensor,
   inputs: ReadonlyArray<CheckInput>,
-  { eps = 1e-3, directions = 3, seed = 1 }: { eps?: number; directions?: number; seed?: number } = {},
+  { eps = 1e-3, directions = 3, seed = 1, target = STANDARD_TARGET }: { eps?: number; directions?: number; seed?: number; target?: CompileTarget } = {},
 ): Promise<CheckResult> {
   const g = new Graph();
   const xs = inputs.map((inp, i) => g.input(`x${i}`, inp.shape, inp.dtype ?? 'float32'));
@@ -41,8 +41,8 @@ export async function gradCheck(
   const grads = gradients(loss, wrtIdx.map((i) => xs[i]));
   const outs: Record<string, Tensor> = { loss };
   grads.forEach((gr, k) => (outs[`g${k}`] = gr));
-  const full = compiledModel(encodeModel(compileGraph(g, outs)));
-  const lossOnly = compiledModel(encodeModel(compileGraph(g, { loss })));
+  const full = compiledModel(encodeModel(compileGraph(g, outs, { target })));
+  const lossOnly = compiledModel(encodeModel(compileGraph(g, { loss }, { target })));
 
   const base: HostTensor[] = inputs.map((inp, i) => ({
     dtype: inp.dtype ?? 'float32',

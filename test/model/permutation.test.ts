@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../node/model/model.js';
 import { inferenceGraph } from '../../node/model/graphs.js';
 import { permuteWeights } from '../../node/model/permute.js';
+import { weightFeeds } from '../../node/model/weights-io.js';
 import { encodeModel } from '../../node/tensor/onnx/encode.js';
 import { compiledModel, createRuntime } from '../../node/tensor/runtime/pool.js';
 import { createRng } from '../../node/util/rng.js';
@@ -15,8 +16,8 @@ afterAll(() => rt.close());
 
 async function logits(def: ModelDef, weights: Float32Array, x: Float32Array, n: number): Promise<Float32Array> {
   const model = createModel(def);
-  const m = compiledModel(encodeModel(inferenceGraph(model)));
-  const res = await rt.run(m, { weights: { dtype: 'float32', dims: [weights.length], data: weights }, input: { dtype: 'float32', dims: [n, ...def.input], data: x } });
+  const m = compiledModel(encodeModel(inferenceGraph(model, { target: await rt.target() })));
+  const res = await rt.run(m, { ...weightFeeds(model.layout, weights), input: { dtype: 'float32', dims: [n, ...def.input], data: x } });
   return res.outputs.logits.data as Float32Array;
 }
 

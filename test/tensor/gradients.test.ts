@@ -4,6 +4,7 @@ import * as T from '../../node/tensor/ops/index.js';
 import { defineOp, type Tensor } from '../../node/tensor/graph.js';
 import { createRuntime } from '../../node/tensor/runtime/pool.js';
 import { gradCheck, type CheckInput } from '../helpers/gradcheck.js';
+import { targetsOf } from '../helpers/targets.js';
 import { uniform } from '../helpers/rng.js';
 
 const rt = createRuntime();
@@ -41,6 +42,13 @@ const cases: Case[] = [
   ['conv2d stride 2 pad 1', (x, w) => T.conv2d(x, w, undefined, { stride: 2, padding: 1 }), [f(2, 3, 7, 7), f(4, 3, 3, 3)]],
   ['conv2d stride 2 no pad, 1x1', (x, w) => T.conv2d(x, w, undefined, { stride: 2 }), [f(2, 3, 6, 6), f(5, 3, 1, 1)]],
   ['conv2d 5x5 stride 3 asym', (x, w) => T.conv2d(x, w, undefined, { stride: [3, 2], padding: [2, 1] }), [f(1, 2, 9, 8), f(3, 2, 5, 5)]],
+  // Channel counts that are multiples of 8 take the NCHWc lowerings (when the target has them):
+  // small maps use the swapped-role dW, large maps the patch dW, stride 2 the ConvTranspose dX.
+  ['conv2d 8→16 pad 1, small map', (x, w, b) => T.conv2d(x, w, b, { padding: 1 }), [f(8, 8, 6, 6), f(16, 8, 3, 3), f(16)]],
+  ['conv2d 8→8 pad 1, large map', (x, w) => T.conv2d(x, w, undefined, { padding: 1 }), [f(2, 8, 17, 17), f(8, 8, 3, 3)]],
+  ['conv2d 16→8 1x1', (x, w) => T.conv2d(x, w, undefined, {}), [f(8, 16, 5, 5), f(8, 16, 1, 1)]],
+  ['conv2d 8→16 stride 2 pad 1', (x, w) => T.conv2d(x, w, undefined, { stride: 2, padding: 1 }), [f(8, 8, 8, 8), f(16, 8, 3, 3)]],
+  ['conv2d 8→8 5x5 pad 2', (x, w) => T.conv2d(x, w, undefined, { padding: 2 }), [f(8, 8, 7, 7), f(8, 8, 5, 5)]],
   ['maxpool 2x2', (x) => T.maxPool2d(x, 2), [f(2, 3, 6, 6)]],
   ['maxpool 3x3 stride 2 pad 1 (overlapping)', (x) => T.maxPool2d(x, 3, { stride: 2, padding: 1 }), [f(2, 2, 7, 7)]],
   ['avgpool 2x2', (x) => T.avgPool2d(x, 2), [f(2, 3, 6, 6)]],
@@ -84,9 +92,11 @@ const cases: Case[] = [
   ['layer norm (last axis)', (x, s, b) => T.layerNorm(x, s, b, [-1]), [f(5, 6), f(6), f(6)]],
 ];
 
-describe('op gradients match central finite differences', () => {
+const targets = await targetsOf(rt);
+
+describe.each(targets)('op gradients match central finite differences (%s lowering)', (_t, target) => {
   it.each(cases)('%s', async (_name, build, inputs) => {
-    const res = await gradCheck(rt, build, inputs);
+    const res = await gradCheck(rt, build, inputs, { target });
     expect(res.maxRelError, JSON.stringify(res.checks)).toBeLessThan(TOL);
   });
 });

@@ -107,15 +107,99 @@ export interface BatchNormParams {
   readonly runningVar: Tensor;
 }
 
+/** Inference-mode batch norm over axis 1 of an [N, C, …] tensor. */
+export function batchNormEval(x: Tensor, p: BatchNormParams, eps = 1e-5): Tensor {
+  return graphOf(x, p.scale).apply(BatchNormEval, [x, p.scale, p.bias, p.runningMean, p.runningVar], { eps })[0];
+}
+
+/**
+ * Training-mode batch norm as one op, because its composite form costs ~12 full passes over
+ * the activations in the backward pass. Outputs: y, the batch mean [C], the biased batch
+ * variance [C] and the centred input (kept for the backward pass). ONNX's inference-mode
+ * BatchNormalization kernel serves as a fused per-channel multiply-add here and in the
+ * gradient: y = BN(x; γ, β, μ_batch, σ²_batch).
+ */
+export const BatchNormTrain = defineOp<{ eps: number }>({
+  type: 'BatchNormTrain',
+  infer: ([x, scale]) => {
+    if (x.rank < 2 || scale.shape[0] !== x.shape[1]) throw new Error(`batchNorm: ${scale} does not match channels of ${x}`);
+    const c = [x.shape[1]];
+    return [
+      { shape: x.shape, dtype: x.dtype },
+      { shape: c, dtype: x.dtype },
+      { shape: c, dtype: x.dtype },
+      { shape: x.shape, dtype: x.dtype },
+    ];
+  },
+  lower: (ctx, [x, scale, bias], [y, mean, variance, centred], n) => {
+    const t = n.inputs[0];
+    const axes = ctx.i64(t.shape.map((_, i) => i).filter((i) => i !== 1));
+    const count = t.shape.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
+    const meanK = ctx.temp('mean_k');
+    ctx.emit('ReduceMean', [x, axes], [meanK], { keepdims: { i: 1 } });
+    const xc = centred || ctx.temp('centred');
+    ctx.emit('Sub', [x, meanK], [xc]);
+    const ss = ctx.temp('sumsq');
+    ctx.emit('ReduceSumSquare', [xc, axes], [ss], { keepdims: { i: 0 } });
+    const v = variance || ctx.temp('var');
+    ctx.emit('Div', [ss, ctx.scalar(count, 'float32')], [v]);
+    const m = mean || ctx.temp('mean');
+    ctx.emit('Reshape', [meanK, ctx.i64([t.shape[1]])], [m]);
+    ctx.emit('BatchNormalization', [x, scale, bias, m, v], [y], { epsilon: { f: n.attrs.eps } });
+  },
+  grad: (n, [dy, dMean, dVar]) => {
+    if (dMean || dVar) throw new Error('batchNorm: gradients through the batch statistics outputs are not supported');
+    const [x, scale] = n.inputs;
+    const [, , variance, centred] = n.outputs;
+    const [dx, dScale, dBias] = x.graph.apply(BatchNormTrainGrad, [dy!, centred, scale, variance], { eps: n.attrs.eps });
+    return [dx, dScale, dBias];
+  },
+});
+
+/**
+ * With x̂ = (x−μ)·r, r = 1/√(σ²+ε), k = γ·r and n values per channel:
+ *   dβ = Σdy,  dγ = r·Σ(dy·(x−μ)),  dx = k·dy − (k·r²·Σ(dy·(x−μ))/n)·(x−μ) − k·Σdy/n.
+ */
+const BatchNormTrainGrad = defineOp<{ eps: number }>({
+  type: 'BatchNormTrainGrad',
+  infer: ([dy, , scale]) => [
+    { shape: dy.shape, dtype: dy.dtype },
+    { shape: scale.shape, dtype: dy.dtype },
+    { shape: scale.shape, dtype: dy.dtype },
+  ],
+  lower: (ctx, [dy, xc, scale, variance], [dx, dScale, dBias], n) => {
+    const t = n.inputs[0];
+    const c = t.shape[1];
+    const axes = ctx.i64(t.shape.map((_, i) => i).filter((i) => i !== 1));
+    const count = t.shape.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
+    const op = (type: string, ins: string[], hint: string, attrs?: Parameters<typeof ctx.emit>[3]) => {
+      const o = ctx.temp(hint);
+      ctx.emit(type, ins, [o], attrs);
+      return o;
+    };
+    const r = op('Reciprocal', [op('Sqrt', [op('Add', [variance, ctx.scalar(n.attrs.eps, 'float32')], 'var_eps')], 'std')], 'inv_std');
+    const s1 = dBias || ctx.temp('sum_dy');
+    ctx.emit('ReduceSum', [dy, axes], [s1], { keepdims: { i: 0 } });
+    const s2 = op('ReduceSum', [op('Mul', [dy, xc], 'dy_xc'), axes], 'sum_dy_xc', { keepdims: { i: 0 } });
+    if (dScale) ctx.emit('Mul', [s2, r], [dScale]);
+    if (!dx) return;
+    const k = op('Mul', [scale, r], 'k');
+    const invN = ctx.scalar(1 / count, 'float32');
+    const a = op('Mul', [op('Mul', [op('Mul', [k, r], 'kr'), r], 'krr'), op('Mul', [s2, invN], 's2n')], 'a');
+    const b = op('Mul', [k, op('Mul', [s1, invN], 's1n')], 'b');
+    const zeros = ctx.constant(new Float32Array(c), [c], 'float32', 'bn_zeros');
+    const ones = ctx.constant(new Float32Array(c).fill(1), [c], 'float32', 'bn_ones');
+    const affine = (x: string, scl: string, bias: string, hint: string) =>
+      op('BatchNormalization', [x, scl, bias, zeros, ones], hint, { epsilon: { f: 0 } });
+    // dx = k·dy − (a·(x−μ) + b), each affine term one fused per-channel pass.
+    ctx.emit('Sub', [affine(dy, k, zeros, 'k_dy'), affine(xc, a, b, 'correction')], [dx]);
+  },
+});
+
 export interface BatchNormTrainResult {
   readonly y: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
-}
-
-/** Inference-mode batch norm over axis 1 of an [N, C, …] tensor. */
-export function batchNormEval(x: Tensor, p: BatchNormParams, eps = 1e-5): Tensor {
-  return graphOf(x, p.scale).apply(BatchNormEval, [x, p.scale, p.bias, p.runningMean, p.runningVar], { eps })[0];
 }
 
 /**
@@ -124,18 +208,10 @@ export function batchNormEval(x: Tensor, p: BatchNormParams, eps = 1e-5): Tensor
  * variance uses the unbiased batch variance).
  */
 export function batchNormTrain(x: Tensor, p: BatchNormParams, momentum = 0.1, eps = 1e-5): BatchNormTrainResult {
-  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  const count = axes.reduce((acc, a) => acc * x.shape[a], 1);
-  const cs = channelShape(x);
-  const mu = reduceMean(x, axes, true);
-  const xc = sub(x, mu);
-  const variance = reduceMean(mul(xc, xc), axes, true);
-  const scale = mul(div(1, sqrt(add(variance, eps))), reshape(p.scale, cs));
-  const y = add(mul(xc, scale), reshape(p.bias, cs));
-  const c = [x.shape[1]];
-  const runningMean = add(mul(p.runningMean, 1 - momentum), mul(reshape(mu, c), momentum));
-  const unbiased = mul(reshape(variance, c), count / Math.max(count - 1, 1));
-  const runningVar = add(mul(p.runningVar, 1 - momentum), mul(unbiased, momentum));
+  const [y, mu, variance] = graphOf(x, p.scale).apply(BatchNormTrain, [x, p.scale, p.bias], { eps });
+  const count = x.shape.reduce((a, d, i) => (i === 1 ? a : a * d), 1);
+  const runningMean = add(mul(p.runningMean, 1 - momentum), mul(mu, momentum));
+  const runningVar = add(mul(p.runningVar, 1 - momentum), mul(variance, (momentum * count) / Math.max(count - 1, 1)));
   return { y, runningMean, runningVar };
 }
 

@@ -6,8 +6,25 @@ export interface SessionSettings {
   readonly optimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/**
+ * Several float32 outputs written by ORT straight into views of one flat array (no copy):
+ * the result appears under the pack's name instead of the individual outputs.
+ */
+export interface PackSpec {
+  readonly size: number;
+  readonly parts: ReadonlyArray<{ readonly output: string; readonly offset: number; readonly dims: ReadonlyArray<number> }>;
+}
+
 export type ToWorker =
-  | { readonly kind: 'run'; readonly id: number; readonly key: string; readonly model?: Uint8Array; readonly feeds: HostFeeds; readonly fetches?: ReadonlyArray<string> }
+  | {
+      readonly kind: 'run';
+      readonly id: number;
+      readonly key: string;
+      readonly model?: Uint8Array;
+      readonly feeds: HostFeeds;
+      readonly fetches?: ReadonlyArray<string>;
+      readonly pack?: Readonly<Record<string, PackSpec>>;
+    }
   | { readonly kind: 'release'; readonly id: number; readonly key: string };
 
 export type FromWorker =

@@ -3,7 +3,11 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { HostFeeds, HostOutputs } from '../host.js';
-import type { FromWorker, SessionSettings, ToWorker } from './messages.js';
+import type { CompileTarget } from '../graph.js';
+import type { FromWorker, PackSpec, SessionSettings, ToWorker } from './messages.js';
+import { detectTarget } from './target.js';
+
+export type { PackSpec };
 
 export interface CompiledModel {
   /** Content hash of `bytes`; sessions are cached under it. */
@@ -28,6 +32,8 @@ export interface RunOptions {
   readonly fetches?: ReadonlyArray<string>;
   /** Move these feed buffers to the worker instead of copying them; they become unusable here. */
   readonly transfer?: ReadonlyArray<ArrayBuffer>;
+  /** Outputs to write into views of one flat array each, returned under the pack's name. */
+  readonly pack?: Readonly<Record<string, PackSpec>>;
 }
 
 export interface RunResult {
@@ -42,6 +48,8 @@ export interface Runtime {
   run(model: CompiledModel, feeds: HostFeeds, opts?: RunOptions): Promise<RunResult>;
   /** Drops a model's sessions from every worker. */
   release(model: CompiledModel): Promise<void>;
+  /** The kernels this machine's ORT offers beyond standard ONNX (probed once, then cached). */
+  target(): Promise<CompileTarget>;
   close(): Promise<void>;
 }
 
@@ -75,6 +83,7 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let closed = false;
+  let target: Promise<CompileTarget> | undefined;
 
   const slots: Slot[] = Array.from({ length: n }, () => {
     const worker = spawn(settings);
@@ -114,16 +123,16 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
     return best;
   }
 
-  return {
+  const runtime: Runtime = {
     workers: n,
     intraOpThreads: settings.intraOpThreads,
     async run(model, feeds, runOpts = {}) {
       const slot = pick(model.key);
       const first = !slot.loaded.has(model.key);
       slot.loaded.add(model.key);
-      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches };
+      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches, pack: runOpts.pack };
       try {
-        const res = await send(slot, msg, runOpts.transfer);
+        const res = await send(slot, msg, [...new Set(runOpts.transfer ?? [])]);
         if (res.kind !== 'result') throw new Error('runtime: unexpected reply');
         return { outputs: res.outputs, ms: res.ms };
       } catch (e) {
@@ -139,6 +148,10 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
         }),
       );
     },
+    target() {
+      target ??= detectTarget(runtime);
+      return target;
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -147,4 +160,5 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
+  return runtime;
 }

@@ -45,11 +45,29 @@ async function handle(msg: ToWorker): Promise<void> {
   const s = await session(msg.key, msg.model);
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+  const packed: HostOutputs = {};
+  let fetches: string[] | Record<string, ort.Tensor | null> | undefined = msg.fetches ? [...msg.fetches] : undefined;
+  if (msg.pack) {
+    // Fetch every output by name: packed ones into preallocated views, the rest as usual.
+    const named: Record<string, ort.Tensor | null> = {};
+    for (const o of msg.fetches ?? s.outputNames) named[o] = null;
+    for (const [name, spec] of Object.entries(msg.pack)) {
+      const flat = new Float32Array(spec.size);
+      for (const part of spec.parts) {
+        const n = part.dims.reduce((a, b) => a * b, 1);
+        named[part.output] = new ort.Tensor('float32', flat.subarray(part.offset, part.offset + n), part.dims);
+      }
+      packed[name] = { dtype: 'float32', dims: [spec.size], data: flat };
+    }
+    fetches = named;
+  }
   const t0 = performance.now();
-  const res = msg.fetches ? await s.run(feeds, msg.fetches as string[]) : await s.run(feeds);
+  const res = fetches ? await s.run(feeds, fetches) : await s.run(feeds);
   const ms = performance.now() - t0;
-  const outputs: HostOutputs = {};
+  const packedOutputs = new Set(Object.values(msg.pack ?? {}).flatMap((p) => p.parts.map((q) => q.output)));
+  const outputs: HostOutputs = { ...packed };
   for (const [name, t] of Object.entries(res)) {
+    if (packedOutputs.has(name)) continue;
     outputs[name] = { dtype: t.type as DType, dims: [...t.dims], data: t.data as TypedArray };
   }
   port.postMessage({ kind: 'result', id: msg.id, outputs, ms } satisfies FromWorker, transferable(outputs));

@@ -1,0 +1,52 @@
+// `mergemesh bench …`: performance figures as one JSON line each (npm run bench runs `bench all`).
+import { Command, Option } from 'commander';
+import { benchTrain, type TrainBenchResult } from '../bench/train.js';
+import { MODEL_KINDS, type ModelKind } from '../model/def.js';
+import { OPTIMIZER_KINDS, type OptimizerKind } from '../train/optimizer.js';
+import { runCommand } from './errors.js';
+import { positiveInt } from './parse.js';
+
+function emit(json: boolean | undefined, r: TrainBenchResult): void {
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    process.stdout.write(
+      `train ${r.model} batch ${r.batch} threads ${r.threads} (${r.optimizer}): ${r.samples_per_s} samples/s (median of ${r.runs.join(', ')}), ${r.step_ms} ms/step, ` +
+        `${Math.round(r.compute_fraction * 100)}% in ORT; reference GEMM ${r.reference_gemm_gflops} GFLOP/s\n`,
+    );
+  }
+}
+
+const status = (quiet?: boolean) => (line: string) => {
+  if (!quiet) process.stderr.write(`${line}\n`);
+};
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('Measure performance; each figure is one line (JSON with --json).');
+  bench
+    .command('train')
+    .description('Training throughput of the fused train step (samples/s, median of several windows).')
+    .addOption(new Option('--model <kind>', 'architecture').choices(MODEL_KINDS as string[]).default('mlp'))
+    .option('--batch <b>', 'batch size', positiveInt, 128)
+    .option('--threads <t>', 'ORT intra-op threads', positiveInt, 1)
+    .addOption(new Option('--optimizer <kind>', 'optimizer').choices(OPTIMIZER_KINDS as string[]).default('adam'))
+    .option('--steps-per-call <k>', 'optimiser steps per ORT call', positiveInt, 8)
+    .option('--reps <n>', 'timed windows (the median is reported)', positiveInt, 5)
+    .option('--json', 'one JSON line')
+    .option('--quiet', 'no status lines on stderr')
+    .action((f: { model: ModelKind; batch: number; threads: number; optimizer: OptimizerKind; stepsPerCall: number; reps: number; json?: boolean; quiet?: boolean }) =>
+      runCommand(async () => emit(f.json, await benchTrain({ ...f, onStatus: status(f.quiet) }))),
+    );
+  bench
+    .command('all')
+    .description('The standard set (what `npm run bench` runs).')
+    .option('--json', 'one JSON line per figure')
+    .option('--quiet', 'no status lines on stderr')
+    .action((f: { json?: boolean; quiet?: boolean }) =>
+      runCommand(async () => {
+        for (const model of ['mlp', 'cnn', 'resnet20'] as const) {
+          for (const threads of [1, 2]) emit(f.json, await benchTrain({ model, batch: 128, threads, reps: model === 'resnet20' ? 3 : 5, onStatus: status(f.quiet) }));
+        }
+      }),
+    );
+  return bench;
+}

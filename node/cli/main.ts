@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The mergemesh command line.
+import { Command } from 'commander';
+import { benchCommand } from './bench.js';
+import { trainCommand } from './train.js';
+
+const program = new Command('mergemesh')
+  .description('A decentralized merge-and-train peer network: train locally, merge with alignment (DIMAT, Git Re-Basin, ZipIt!, PLeaS).')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .addCommand(trainCommand())
+  .addCommand(benchCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,58 @@
+// Image classification datasets held as uint8 pixels (the compact form); batches are
+// converted to normalised float32 on demand.
+
+export interface Dataset {
+  readonly name: DatasetName;
+  readonly split: 'train' | 'test';
+  readonly count: number;
+  /** One sample's shape [C, H, W]. */
+  readonly shape: readonly [number, number, number];
+  readonly classes: number;
+  /** count × C·H·W pixels in [0, 255]. */
+  readonly images: Uint8Array;
+  readonly labels: Uint8Array;
+  /** Normalisation constants of the training split: x = (pixel/255 − mean)/std. */
+  readonly mean: number;
+  readonly std: number;
+}
+
+export type DatasetName = 'mnist' | 'fashion';
+export const DATASET_NAMES: ReadonlyArray<DatasetName> = ['mnist', 'fashion'];
+
+/** Subset of a dataset by sample indices (copies the selected samples). */
+export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const images = new Uint8Array(indices.length * d);
+  const labels = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i];
+    images.set(ds.images.subarray(j * d, (j + 1) * d), i * d);
+    labels[i] = ds.labels[j];
+  }
+  return { ...ds, count: indices.length, images, labels };
+}
+
+/**
+ * Writes samples `indices[start … start+n)` into `out` (normalised float32) and their labels
+ * into `outLabels`. Reused buffers keep the training loop allocation-free.
+ */
+export function fillBatch(
+  ds: Dataset,
+  indices: ArrayLike<number>,
+  start: number,
+  n: number,
+  out: Float32Array,
+  outLabels: BigInt64Array,
+  outOffset = 0,
+): void {
+  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const scale = 1 / (255 * ds.std);
+  const shift = ds.mean / ds.std;
+  for (let i = 0; i < n; i++) {
+    const j = indices[start + i];
+    const src = j * d;
+    const dst = (outOffset + i) * d;
+    for (let k = 0; k < d; k++) out[dst + k] = ds.images[src + k] * scale - shift;
+    outLabels[outOffset + i] = BigInt(ds.labels[j]);
+  }
+}

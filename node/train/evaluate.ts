@@ -1,0 +1,83 @@
+// Evaluation: logits from the cached inference session, loss and accuracy computed in JS.
+import { fillBatch, type Dataset } from '../data/dataset.js';
+import { inferenceGraph } from '../model/graphs.js';
+import { weightFeeds } from '../model/weights-io.js';
+import type { Model } from '../model/model.js';
+import type { CompileTarget } from '../tensor/graph.js';
+import { encodeModel } from '../tensor/onnx/encode.js';
+import { compiledModel, type CompiledModel, type Runtime } from '../tensor/runtime/pool.js';
+
+export interface EvalResult {
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly count: number;
+}
+
+const inference = new WeakMap<Model, Map<number, CompiledModel>>();
+
+/** The model's inference graph compiled for a target (cached per model and target). */
+export function inferenceModel(model: Model, target: CompileTarget): CompiledModel {
+  let byTarget = inference.get(model);
+  if (!byTarget) inference.set(model, (byTarget = new Map()));
+  const key = target.nchwcBlock ?? 0;
+  let m = byTarget.get(key);
+  if (!m) byTarget.set(key, (m = compiledModel(encodeModel(inferenceGraph(model, { target })))));
+  return m;
+}
+
+/** Predicted logits for samples `indices` (default: all) of a dataset, in chunks. */
+export async function predict(
+  rt: Runtime,
+  model: Model,
+  weights: Float32Array,
+  ds: Dataset,
+  indices?: ArrayLike<number>,
+  chunk = 1000,
+): Promise<Float32Array> {
+  const idx = indices ?? Int32Array.from({ length: ds.count }, (_, i) => i);
+  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const out = new Float32Array(idx.length * model.classes);
+  const m = inferenceModel(model, await rt.target());
+  const labels = new BigInt64Array(chunk);
+  for (let start = 0; start < idx.length; start += chunk) {
+    const n = Math.min(chunk, idx.length - start);
+    const x = new Float32Array(n * d);
+    fillBatch(ds, idx, start, n, x, labels);
+    const res = await rt.run(
+      m,
+      { ...weightFeeds(model.layout, weights), input: { dtype: 'float32', dims: [n, ...ds.shape], data: x } },
+      { transfer: [x.buffer as ArrayBuffer] },
+    );
+    out.set(res.outputs.logits.data as Float32Array, start * model.classes);
+  }
+  return out;
+}
+
+/** Mean cross-entropy and accuracy of logits [n, C] against labels. */
+export function scoreLogits(logits: Float32Array, labels: ArrayLike<number>, classes: number): EvalResult {
+  const n = labels.length;
+  let correct = 0;
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      if (row[c] > max) {
+        max = row[c];
+        best = c;
+      }
+    }
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - max);
+    loss += Math.log(sum) + max - row[labels[i]];
+    if (best === labels[i]) correct++;
+  }
+  return { accuracy: n ? correct / n : 0, loss: n ? loss / n : 0, count: n };
+}
+
+export async function evaluate(rt: Runtime, model: Model, weights: Float32Array, ds: Dataset, indices?: ArrayLike<number>): Promise<EvalResult> {
+  const logits = await predict(rt, model, weights, ds, indices);
+  const labels = indices ? Array.from(indices, (i) => ds.labels[i]) : ds.labels;
+  return scoreLogits(logits, labels, model.classes);
+}
