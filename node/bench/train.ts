@@ -1,7 +1,7 @@
 // Training throughput: steady-state samples per second of the fused train step on real
 // MNIST batches, median of several timed windows after a warm-up that compiles the graph.
 import { loadDataset } from '../data/load.js';
-import { defaultModelDef, type ModelKind } from '../model/def.js';
+import { defaultModelDef, defaultStepsPerCall, type ModelKind } from '../model/def.js';
 import { createModel } from '../model/model.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
 import { optimizerConfig, type OptimizerKind } from '../train/optimizer.js';
@@ -39,7 +39,7 @@ export interface TrainBenchResult {
 
 export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult> {
   const optimizer = o.optimizer ?? 'adam';
-  const k = o.stepsPerCall ?? 8;
+  const k = o.stepsPerCall ?? defaultStepsPerCall(o.model);
   const reps = o.reps ?? 5;
   const ds = loadDataset('mnist', 'train');
   const model = createModel(defaultModelDef(o.model, ds.shape, 10));

@@ -25,7 +25,7 @@ interface TrainFlags {
   weightDecay?: number;
   seed: number;
   threads: number;
-  stepsPerCall: number;
+  stepsPerCall?: number;
   hidden?: number[];
   width: number;
   norm: NormKind;
@@ -50,7 +50,7 @@ export function trainCommand(): Command {
     .option('--weight-decay <wd>', 'L2 penalty, or decoupled decay for adamw (default 0; 0.01 for adamw)', nonNegativeNumber)
     .option('--seed <s>', 'seed for initialisation and data order', nonNegativeInt, 0)
     .option('--threads <t>', 'ORT intra-op threads', positiveInt, 1)
-    .option('--steps-per-call <k>', 'optimiser steps fused into one ORT call', positiveInt, 8)
+    .option('--steps-per-call <k>', 'optimiser steps fused into one ORT call (default: 8 mlp, 4 cnn, 2 resnet20)', positiveInt)
     .option('--hidden <widths>', 'MLP hidden widths, e.g. 512,512 (CNN: the FC width)', intList)
     .option('--width <w>', 'ResNet-20 width multiplier', positiveInt, 1)
     .addOption(new Option('--norm <kind>', 'ResNet-20 normalisation').choices(['batchnorm', 'layernorm']).default('batchnorm'))

@@ -11,7 +11,7 @@ export interface Dataset {
   /** count × C·H·W pixels in [0, 255]. */
   readonly images: Uint8Array;
   readonly labels: Uint8Array;
-  /** Normalisation constants of the training split: x = (pixel/255 − mean)/std. */
+  /** Input scaling: x = (pixel/255 − mean)/std. */
   readonly mean: number;
   readonly std: number;
 }

@@ -94,3 +94,11 @@ export function describeModel(def: ModelDef): string {
       return `ResNet-20 ×${def.width} (${def.norm})`;
   }
 }
+
+/**
+ * Optimiser steps fused into one ORT call by default: enough to amortise the per-call
+ * copies of small models, few enough that big graphs compile quickly.
+ */
+export function defaultStepsPerCall(kind: ModelKind): number {
+  return kind === 'mlp' ? 8 : kind === 'cnn' ? 4 : 2;
+}

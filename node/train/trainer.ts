@@ -1,6 +1,7 @@
 // Local training: shuffles a shard, packs K batches per call, and runs the fused train
 // step in the ORT worker. The next call's batches are packed while the current one runs.
 import { fillBatch, type Dataset } from '../data/dataset.js';
+import { defaultStepsPerCall } from '../model/def.js';
 import type { Model } from '../model/model.js';
 import { encodeModel } from '../tensor/onnx/encode.js';
 import type { HostTensor } from '../tensor/host.js';
@@ -24,7 +25,7 @@ export interface TrainerOptions {
   readonly model: Model;
   readonly optimizer: OptimizerConfig;
   readonly batch: number;
-  /** Optimiser steps fused into one ORT call (default 4). */
+  /** Optimiser steps fused into one ORT call (default: by model kind, see defaultStepsPerCall). */
   readonly stepsPerCall?: number;
 }
 
@@ -62,7 +63,7 @@ export interface Trainer {
 export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trainer {
   const { runtime, model, optimizer } = opts;
   const batch = opts.batch;
-  const k = opts.stepsPerCall ?? 4;
+  const k = opts.stepsPerCall ?? defaultStepsPerCall(model.def.kind);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch size must be a positive integer, got ${batch}`);
   if (!Number.isInteger(k) || k < 1) throw new Error(`stepsPerCall must be a positive integer, got ${k}`);
   if (initial.length !== model.layout.totalSize) throw new Error(`trainer: weights have ${initial.length} values, model needs ${model.layout.totalSize}`);
