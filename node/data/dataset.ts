@@ -32,6 +32,37 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   return { ...ds, count: indices.length, images, labels };
 }
 
+/** The affine map from a pixel byte to a model input: x = pixel·scale − shift. */
+export interface InputScaling {
+  readonly scale: number;
+  readonly shift: number;
+}
+
+export function inputScaling(ds: Dataset): InputScaling {
+  return { scale: 1 / (255 * ds.std), shift: ds.mean / ds.std };
+}
+
+/**
+ * Copies the raw pixels of samples `indices[start … start+n)` into `out` and their labels into
+ * `outLabels`. Graphs scale pixels themselves, so the JS thread only moves bytes.
+ */
+export function gatherBatch(
+  ds: Dataset,
+  indices: ArrayLike<number>,
+  start: number,
+  n: number,
+  out: Uint8Array,
+  outLabels: BigInt64Array,
+  outOffset = 0,
+): void {
+  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  for (let i = 0; i < n; i++) {
+    const j = indices[start + i];
+    out.set(ds.images.subarray(j * d, (j + 1) * d), (outOffset + i) * d);
+    outLabels[outOffset + i] = BigInt(ds.labels[j]);
+  }
+}
+
 /**
  * Writes samples `indices[start … start+n)` into `out` (normalised float32) and their labels
  * into `outLabels`. Reused buffers keep the training loop allocation-free.

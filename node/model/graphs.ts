@@ -4,7 +4,8 @@
 import { compileGraph } from '../tensor/compile.js';
 import { Graph, type CompileTarget, type Tensor } from '../tensor/graph.js';
 import type { OnnxModel } from '../tensor/onnx/model.js';
-import { reshape, split } from '../tensor/ops/index.js';
+import { cast, mul, reshape, split, sub } from '../tensor/ops/index.js';
+import type { InputScaling } from '../data/dataset.js';
 import { DYN } from '../tensor/shape.js';
 import type { ForwardContext } from './arch.js';
 import type { Layout } from './layout.js';
@@ -34,6 +35,15 @@ export function weightInputs(g: Graph, layout: Layout, prefix = 'w:', kind?: 'pa
 export function unflatten(layout: Layout, flat: Tensor): Map<string, Tensor> {
   const pieces = split(flat, 0, layout.entries.map((e) => e.size));
   return new Map(layout.entries.map((e, i) => [e.name, reshape(pieces[i], e.shape)]));
+}
+
+/**
+ * A uint8 pixel input scaled to model inputs inside the graph (x = pixel·scale − shift):
+ * the JS side then copies bytes instead of converting every pixel to float32.
+ */
+export function pixelInput(g: Graph, name: string, shape: ReadonlyArray<number>, s: InputScaling): Tensor {
+  const x = mul(cast(g.input(name, shape, 'uint8'), 'float32'), s.scale);
+  return s.shift === 0 ? x : sub(x, s.shift);
 }
 
 export interface ForwardOptions {
@@ -66,10 +76,20 @@ export function buildForward(model: Model, opts: ForwardOptions): ForwardGraph {
   return { graph: g, x, logits, taps, buffers };
 }
 
+export interface InferenceOptions {
+  readonly taps?: boolean | ReadonlyArray<string>;
+  readonly batch?: number;
+  readonly target?: CompileTarget;
+  /** Take 'input' as uint8 pixels scaled in the graph (default: float32 model inputs). */
+  readonly pixels?: InputScaling;
+}
+
 /** Inference graph: inputs 'w:<tensor>' per weight and 'input' [N, C, H, W]; output 'logits' (+ 'tap:<name>'). */
-export function inferenceGraph(model: Model, opts: { taps?: boolean | ReadonlyArray<string>; batch?: number; target?: CompileTarget } = {}): OnnxModel {
+export function inferenceGraph(model: Model, opts: InferenceOptions = {}): OnnxModel {
   const g = new Graph();
-  const fwd = buildForward(model, { graph: g, batch: opts.batch ?? DYN, training: false, params: weightInputs(g, model.layout) });
+  const batch = opts.batch ?? DYN;
+  const x = opts.pixels ? pixelInput(g, 'input', [batch, ...model.input], opts.pixels) : undefined;
+  const fwd = buildForward(model, { graph: g, batch, training: false, params: weightInputs(g, model.layout), x });
   const outputs: Record<string, Tensor> = { logits: fwd.logits };
   if (opts.taps) {
     const wanted = opts.taps === true ? [...fwd.taps.keys()] : opts.taps;

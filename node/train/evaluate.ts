@@ -1,5 +1,5 @@
 // Evaluation: logits from the cached inference session, loss and accuracy computed in JS.
-import { fillBatch, type Dataset } from '../data/dataset.js';
+import { gatherBatch, inputScaling, type Dataset, type InputScaling } from '../data/dataset.js';
 import { inferenceGraph } from '../model/graphs.js';
 import { weightFeeds } from '../model/weights-io.js';
 import type { Model } from '../model/model.js';
@@ -13,15 +13,15 @@ export interface EvalResult {
   readonly count: number;
 }
 
-const inference = new WeakMap<Model, Map<number, CompiledModel>>();
+const inference = new WeakMap<Model, Map<string, CompiledModel>>();
 
-/** The model's inference graph compiled for a target (cached per model and target). */
-export function inferenceModel(model: Model, target: CompileTarget): CompiledModel {
-  let byTarget = inference.get(model);
-  if (!byTarget) inference.set(model, (byTarget = new Map()));
-  const key = target.nchwcBlock ?? 0;
-  let m = byTarget.get(key);
-  if (!m) byTarget.set(key, (m = compiledModel(encodeModel(inferenceGraph(model, { target })))));
+/** The model's pixel-input inference graph for a target and scaling (cached). */
+export function inferenceModel(model: Model, target: CompileTarget, pixels: InputScaling): CompiledModel {
+  let cache = inference.get(model);
+  if (!cache) inference.set(model, (cache = new Map()));
+  const key = `${target.nchwcBlock ?? 0}:${pixels.scale}:${pixels.shift}`;
+  let m = cache.get(key);
+  if (!m) cache.set(key, (m = compiledModel(encodeModel(inferenceGraph(model, { target, pixels })))));
   return m;
 }
 
@@ -37,15 +37,15 @@ export async function predict(
   const idx = indices ?? Int32Array.from({ length: ds.count }, (_, i) => i);
   const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const out = new Float32Array(idx.length * model.classes);
-  const m = inferenceModel(model, await rt.target());
+  const m = inferenceModel(model, await rt.target(), inputScaling(ds));
   const labels = new BigInt64Array(chunk);
   for (let start = 0; start < idx.length; start += chunk) {
     const n = Math.min(chunk, idx.length - start);
-    const x = new Float32Array(n * d);
-    fillBatch(ds, idx, start, n, x, labels);
+    const x = new Uint8Array(n * d);
+    gatherBatch(ds, idx, start, n, x, labels);
     const res = await rt.run(
       m,
-      { ...weightFeeds(model.layout, weights), input: { dtype: 'float32', dims: [n, ...ds.shape], data: x } },
+      { ...weightFeeds(model.layout, weights), input: { dtype: 'uint8', dims: [n, ...ds.shape], data: x } },
       { transfer: [x.buffer as ArrayBuffer] },
     );
     out.set(res.outputs.logits.data as Float32Array, start * model.classes);

@@ -1,7 +1,8 @@
 // The fused train step: K optimiser steps per ORT call, each forward → loss → backward →
 // update, unrolled into one graph. Weights, optimiser state and batches cross the JS/ORT
 // boundary once per call instead of once per step.
-import { buildForward, weightInputs } from '../model/graphs.js';
+import type { InputScaling } from '../data/dataset.js';
+import { buildForward, pixelInput, weightInputs } from '../model/graphs.js';
 import type { Model } from '../model/model.js';
 import { gradients } from '../tensor/autodiff.js';
 import { compileGraph } from '../tensor/compile.js';
@@ -14,11 +15,13 @@ export interface TrainStepSpec {
   readonly batch: number;
   /** Optimiser steps per call. */
   readonly steps: number;
+  /** Batches arrive as uint8 pixels scaled in the graph. */
+  readonly pixels: InputScaling;
 }
 
 /**
  * Inputs: 'w:<tensor>' for every weight, 'opt<i>:<tensor>' for every parameter and state
- * slot, 'x<k>' [B, C, H, W] and 'y<k>' [B] int64 for each step k, 'scalars' [K, 3]. Outputs: 'w_out:<tensor>',
+ * slot, 'x<k>' [B, C, H, W] uint8 pixels and 'y<k>' [B] int64 for each step k, 'scalars' [K, 3]. Outputs: 'w_out:<tensor>',
  * 'opt<i>_out:<tensor>', 'loss' [K] (each step's mean loss) and 'correct' [K] (correct
  * predictions in each step's batch). Everything stays per tensor: no Split/Concat copies.
  */
@@ -34,7 +37,7 @@ export function trainStepGraph(model: Model, cfg: OptimizerConfig, spec: TrainSt
   let state = Array.from({ length: slots }, (_, i) => weightInputs(g, layout, `opt${i}:`, 'param'));
   // One input per step (views of one stacked array on the JS side): splitting a stacked
   // input inside the graph would copy every batch.
-  const xSteps = Array.from({ length: steps }, (_, k) => g.input(`x${k}`, [batch, ...model.input]));
+  const xSteps = Array.from({ length: steps }, (_, k) => pixelInput(g, `x${k}`, [batch, ...model.input], spec.pixels));
   const ySteps = Array.from({ length: steps }, (_, k) => g.input(`y${k}`, [batch], 'int64'));
   const scalars = g.input('scalars', [steps, SCALARS_PER_STEP]);
 

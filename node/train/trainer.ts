@@ -1,6 +1,6 @@
 // Local training: shuffles a shard, packs K batches per call, and runs the fused train
 // step in the ORT worker. The next call's batches are packed while the current one runs.
-import { fillBatch, type Dataset } from '../data/dataset.js';
+import { gatherBatch, inputScaling, type Dataset, type InputScaling } from '../data/dataset.js';
 import { defaultStepsPerCall } from '../model/def.js';
 import type { Model } from '../model/model.js';
 import { encodeModel } from '../tensor/onnx/encode.js';
@@ -70,10 +70,11 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
   const slots = stateSlots(optimizer);
   const fresh = () => Array.from({ length: slots }, () => new Float32Array(model.layout.paramSize));
   const state: TrainState = { weights: initial.slice(), opt: fresh(), step: 0 };
-  const graphs = new Map<number, CompiledModel>();
-  const graphFor = async (steps: number): Promise<CompiledModel> => {
-    let m = graphs.get(steps);
-    if (!m) graphs.set(steps, (m = compiledModel(encodeModel(trainStepGraph(model, optimizer, { batch, steps }, await runtime.target())))));
+  const graphs = new Map<string, CompiledModel>();
+  const graphFor = async (steps: number, pixels: InputScaling): Promise<CompiledModel> => {
+    const key = `${steps}:${pixels.scale}:${pixels.shift}`;
+    let m = graphs.get(key);
+    if (!m) graphs.set(key, (m = compiledModel(encodeModel(trainStepGraph(model, optimizer, { batch, steps, pixels }, await runtime.target())))));
     return m;
   };
   const sampleSize = model.input[0] * model.input[1] * model.input[2];
@@ -98,10 +99,11 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
       let computeMs = 0;
       let lossSum = 0;
       let correct = 0;
+      const pixels = inputScaling(ds);
       const pack = (firstStep: number, steps: number) => {
-        const x = new Float32Array(steps * batch * sampleSize);
+        const x = new Uint8Array(steps * batch * sampleSize);
         const y = new BigInt64Array(steps * batch);
-        fillBatch(ds, order, firstStep * batch, steps * batch, x, y);
+        gatherBatch(ds, order, firstStep * batch, steps * batch, x, y);
         const scalars = new Float32Array(steps * SCALARS_PER_STEP);
         return { x, y, scalars, steps };
       };
@@ -116,11 +118,11 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
           scalars: { dtype: 'float32', dims: [cur.steps, SCALARS_PER_STEP], data: cur.scalars },
         };
         for (let s = 0; s < cur.steps; s++) {
-          feeds[`x${s}`] = { dtype: 'float32', dims: [batch, ...model.input], data: cur.x.subarray(s * batch * sampleSize, (s + 1) * batch * sampleSize) };
+          feeds[`x${s}`] = { dtype: 'uint8', dims: [batch, ...model.input], data: cur.x.subarray(s * batch * sampleSize, (s + 1) * batch * sampleSize) };
           feeds[`y${s}`] = { dtype: 'int64', dims: [batch], data: cur.y.subarray(s * batch, (s + 1) * batch) };
         }
         const transfer = [state.weights, cur.x, cur.y, cur.scalars, ...state.opt].map((a) => a.buffer as ArrayBuffer);
-        const graph = await graphFor(cur.steps);
+        const graph = await graphFor(cur.steps, pixels);
         const running = runtime.run(graph, feeds, { transfer, pack: packs });
         // Pack the next call's batches while the worker computes this one.
         const after = done + cur.steps;

@@ -3,10 +3,33 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { DType, TypedArray } from '../dtype.js';
-import type { HostOutputs } from '../host.js';
+import type { HostFeeds, HostOutputs } from '../host.js';
 import type { FromWorker, SessionSettings, ToWorker } from './messages.js';
 
 const settings = workerData as SessionSettings;
+/**
+ * Buffers of feeds whose run has finished, by byte length: the next call's packed outputs
+ * reuse them (ORT overwrites every element) instead of allocating and zero-filling megabytes
+ * of fresh memory per call.
+ */
+const spare = new Map<number, ArrayBuffer[]>();
+const SPARE_PER_SIZE = 4;
+
+function takeBuffer(bytes: number): ArrayBuffer {
+  return spare.get(bytes)?.pop() ?? new ArrayBuffer(bytes);
+}
+
+function keepBuffers(feeds: HostFeeds, wanted: ReadonlySet<number>): void {
+  const seen = new Set<ArrayBuffer>();
+  for (const t of Object.values(feeds)) {
+    const b = t.data.buffer;
+    if (!(b instanceof ArrayBuffer) || seen.has(b) || !wanted.has(b.byteLength)) continue;
+    seen.add(b);
+    const list = spare.get(b.byteLength) ?? [];
+    if (list.length < SPARE_PER_SIZE) list.push(b);
+    spare.set(b.byteLength, list);
+  }
+}
 const sessions = new Map<string, ort.InferenceSession>();
 const port = parentPort!;
 
@@ -52,7 +75,9 @@ async function handle(msg: ToWorker): Promise<void> {
     const named: Record<string, ort.Tensor | null> = {};
     for (const o of msg.fetches ?? s.outputNames) named[o] = null;
     for (const [name, spec] of Object.entries(msg.pack)) {
-      const flat = new Float32Array(spec.size);
+      // A reused buffer holds stale values, so only packs whose parts tile it may take one.
+      const covered = spec.parts.reduce((a, p) => a + p.dims.reduce((x, d) => x * d, 1), 0) === spec.size;
+      const flat = covered ? new Float32Array(takeBuffer(spec.size * 4)) : new Float32Array(spec.size);
       for (const part of spec.parts) {
         const n = part.dims.reduce((a, b) => a * b, 1);
         named[part.output] = new ort.Tensor('float32', flat.subarray(part.offset, part.offset + n), part.dims);
@@ -65,6 +90,7 @@ async function handle(msg: ToWorker): Promise<void> {
   const res = fetches ? await s.run(feeds, fetches) : await s.run(feeds);
   const ms = performance.now() - t0;
   const packedOutputs = new Set(Object.values(msg.pack ?? {}).flatMap((p) => p.parts.map((q) => q.output)));
+  if (msg.pack) keepBuffers(msg.feeds, new Set(Object.values(msg.pack).map((p) => p.size * 4)));
   const outputs: HostOutputs = { ...packed };
   for (const [name, t] of Object.entries(res)) {
     if (packedOutputs.has(name)) continue;
