@@ -1,0 +1,155 @@
+// Linear assignment against brute force and an independently written Hungarian method.
+import { describe, expect, it } from 'vitest';
+import { linearAssignment } from '../../node/tensor/linalg/lap.js';
+import { createRng } from '../../node/util/rng.js';
+
+/** Textbook O(n²m) Hungarian algorithm with potentials (n ≤ m), minimising. */
+function hungarian(cost: ArrayLike<number>, n: number, m: number): number {
+  const a = (i: number, j: number) => cost[(i - 1) * m + (j - 1)];
+  const u = new Array<number>(n + 1).fill(0);
+  const v = new Array<number>(m + 1).fill(0);
+  const p = new Array<number>(m + 1).fill(0);
+  const way = new Array<number>(m + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    p[0] = i;
+    let j0 = 0;
+    const minv = new Array<number>(m + 1).fill(Infinity);
+    const used = new Array<boolean>(m + 1).fill(false);
+    do {
+      used[j0] = true;
+      const i0 = p[j0];
+      let delta = Infinity;
+      let j1 = 0;
+      for (let j = 1; j <= m; j++) {
+        if (used[j]) continue;
+        const cur = a(i0, j) - u[i0] - v[j];
+        if (cur < minv[j]) {
+          minv[j] = cur;
+          way[j] = j0;
+        }
+        if (minv[j] < delta) {
+          delta = minv[j];
+          j1 = j;
+        }
+      }
+      for (let j = 0; j <= m; j++) {
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else minv[j] -= delta;
+      }
+      j0 = j1;
+    } while (p[j0] !== 0);
+    do {
+      const j1 = way[j0];
+      p[j0] = p[j1];
+      j0 = j1;
+    } while (j0);
+  }
+  let total = 0;
+  for (let j = 1; j <= m; j++) if (p[j]) total += a(p[j], j);
+  return total;
+}
+
+/** Exhaustive minimum over injective row → column maps. */
+function bruteForce(cost: ArrayLike<number>, n: number, m: number): number {
+  let best = Infinity;
+  const used = new Array<boolean>(m).fill(false);
+  const rec = (i: number, acc: number) => {
+    if (i === n) {
+      best = Math.min(best, acc);
+      return;
+    }
+    for (let j = 0; j < m; j++) {
+      if (used[j]) continue;
+      used[j] = true;
+      rec(i + 1, acc + cost[i * m + j]);
+      used[j] = false;
+    }
+  };
+  rec(0, 0);
+  return best;
+}
+
+function validAssignment(rowToCol: Int32Array, rows: number, cols: number): boolean {
+  const seen = new Set<number>();
+  let assigned = 0;
+  for (const c of rowToCol) {
+    if (c < 0) continue;
+    if (c >= cols || seen.has(c)) return false;
+    seen.add(c);
+    assigned++;
+  }
+  return assigned === Math.min(rows, cols);
+}
+
+const kinds = {
+  uniform: (r: ReturnType<typeof createRng>) => r.next(),
+  ties: (r: ReturnType<typeof createRng>) => r.int(3),
+  negative: (r: ReturnType<typeof createRng>) => r.normal() * 100,
+};
+
+describe('linear assignment', () => {
+  it('equals brute force on every small case tried (square, rectangular, ties, min and max)', () => {
+    let cases = 0;
+    for (let seed = 0; seed < 60; seed++) {
+      const r = createRng(seed);
+      for (const [kind, gen] of Object.entries(kinds)) {
+        const rows = 1 + r.int(6);
+        const cols = 1 + r.int(6);
+        const cost = Float64Array.from({ length: rows * cols }, () => gen(r));
+        for (const maximize of [false, true]) {
+          const res = linearAssignment(cost, rows, cols, { maximize });
+          expect(validAssignment(res.rowToCol, rows, cols), `${kind} ${rows}x${cols}`).toBe(true);
+          // Brute force over the orientation with rows ≤ columns.
+          const t = rows <= cols ? cost : Float64Array.from({ length: rows * cols }, (_, k) => cost[(k % rows) * cols + Math.floor(k / rows)]);
+          const signed = Float64Array.from(t, (x) => (maximize ? -x : x));
+          const want = bruteForce(signed, Math.min(rows, cols), Math.max(rows, cols)) * (maximize ? -1 : 1);
+          expect(res.objective, `${kind} ${rows}x${cols} max=${maximize}`).toBeCloseTo(want, 9);
+          cases++;
+        }
+      }
+    }
+    expect(cases).toBe(360);
+  });
+
+  it.each([
+    ['uniform', 256, 256],
+    ['ties', 256, 256],
+    ['negative', 256, 256],
+    ['uniform', 200, 256],
+  ] as const)('matches an independent Hungarian on random %s %i×%i within 1e-9', (kind, n, m) => {
+    const r = createRng(n * 7 + m);
+    const cost = Float64Array.from({ length: n * m }, () => kinds[kind](r));
+    const res = linearAssignment(cost, n, m);
+    expect(validAssignment(res.rowToCol, n, m)).toBe(true);
+    const want = hungarian(cost, n, m);
+    expect(Math.abs(res.objective - want) / Math.max(1, Math.abs(want))).toBeLessThan(1e-9);
+    const maxRes = linearAssignment(cost, n, m, { maximize: true });
+    const wantMax = -hungarian(Float64Array.from(cost, (x) => -x), n, m);
+    expect(Math.abs(maxRes.objective - wantMax) / Math.max(1, Math.abs(wantMax))).toBeLessThan(1e-9);
+  });
+
+  it('handles more rows than columns (unmatched rows get −1)', () => {
+    const cost = Float64Array.of(5, 1, 2, 9, 3, 3); // 3×2
+    const res = linearAssignment(cost, 3, 2);
+    expect(res.objective).toBe(3); // rows 1→col 0 (2)? brute: choose 2 of 3 rows
+    expect(Array.from(res.rowToCol).filter((c) => c < 0)).toHaveLength(1);
+  });
+
+  it('recovers a planted permutation from a noisy score matrix', () => {
+    const n = 300;
+    const r = createRng(5);
+    const p = Int32Array.from({ length: n }, (_, i) => i);
+    r.shuffle(p);
+    const score = Float64Array.from({ length: n * n }, () => r.next());
+    for (let i = 0; i < n; i++) score[i * n + p[i]] += 1.5;
+    const res = linearAssignment(score, n, n, { maximize: true });
+    expect(Array.from(res.rowToCol)).toEqual(Array.from(p));
+  });
+
+  it('rejects NaN and bad shapes', () => {
+    expect(() => linearAssignment([1, NaN, 3, 4], 2, 2)).toThrow(/NaN/);
+    expect(() => linearAssignment([1, 2, 3], 2, 2)).toThrow(/3 costs/);
+  });
+});
