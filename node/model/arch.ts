@@ -5,6 +5,8 @@ import type { PermSpec } from './permspec.js';
 
 export interface ForwardContext {
   readonly training: boolean;
+  /** BatchNorm momentum for the running statistics (1: they become the batch's statistics). */
+  readonly bnMomentum?: number;
   /** A parameter or buffer by name. */
   param(name: string): Tensor;
   /** Records post-activation features of a unit group (axis 1 = units). */

@@ -30,9 +30,22 @@ export interface ResNetDef {
   readonly classes: number;
 }
 
-export type ModelDef = MlpDef | CnnDef | ResNetDef;
+/**
+ * A trunk shared by several heads: the first `trunk` layers of a sequential model (with the
+ * given output widths), then one copy of the remaining layers per head. Partial ZipIt!
+ * merges produce it; the output is the heads' logits side by side, [N, heads·classes].
+ */
+export interface MultiHeadDef {
+  readonly kind: 'multihead';
+  readonly base: MlpDef | CnnDef;
+  readonly trunk: number;
+  readonly widths: ReadonlyArray<number>;
+  readonly heads: number;
+}
 
-export type ModelKind = ModelDef['kind'];
+export type ModelDef = MlpDef | CnnDef | ResNetDef | MultiHeadDef;
+
+export type ModelKind = Exclude<ModelDef['kind'], 'multihead'>;
 export const MODEL_KINDS: ReadonlyArray<ModelKind> = ['mlp', 'cnn', 'resnet20'];
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -44,6 +57,16 @@ export function parseModelDef(x: unknown): ModelDef {
   };
   if (typeof x !== 'object' || x === null) return fail('not an object');
   const o = x as Record<string, unknown>;
+  if (o.kind === 'multihead') {
+    const base = parseModelDef(o.base);
+    if (base.kind !== 'mlp' && base.kind !== 'cnn') fail('multihead.base must be an mlp or cnn');
+    const layers = base.kind === 'mlp' ? base.hidden.length + 1 : 4;
+    if (!posInt(o.trunk) || (o.trunk as number) >= layers) fail(`multihead.trunk must be in 1..${layers - 1}`);
+    const widths = o.widths;
+    if (!Array.isArray(widths) || widths.length !== o.trunk || !widths.every(posInt)) fail('multihead.widths must give one positive width per trunk layer');
+    if (!posInt(o.heads) || (o.heads as number) < 2) fail('multihead.heads must be an integer ≥ 2');
+    return { kind: 'multihead', base: base as MlpDef | CnnDef, trunk: o.trunk as number, widths: [...(widths as number[])], heads: o.heads as number };
+  }
   const input = o.input;
   if (!Array.isArray(input) || input.length !== 3 || !input.every(posInt)) fail('input must be [channels, height, width] of positive integers');
   if (!posInt(o.classes) || (o.classes as number) < 2) fail('classes must be an integer ≥ 2');
@@ -86,6 +109,8 @@ export function defaultModelDef(kind: ModelKind, input: readonly [number, number
 
 export function describeModel(def: ModelDef): string {
   switch (def.kind) {
+    case 'multihead':
+      return `${describeModel(def.base)} split after layer ${def.trunk} into ${def.heads} heads (trunk widths ${def.widths.join(', ')})`;
     case 'mlp':
       return `MLP ${[def.input.reduce((a, b) => a * b, 1), ...def.hidden, def.classes].join('-')}`;
     case 'cnn':
@@ -99,6 +124,12 @@ export function describeModel(def: ModelDef): string {
  * Optimiser steps fused into one ORT call by default: enough to amortise the per-call
  * copies of small models, few enough that big graphs compile quickly.
  */
-export function defaultStepsPerCall(kind: ModelKind): number {
-  return kind === 'mlp' ? 8 : kind === 'cnn' ? 4 : 2;
+export function defaultStepsPerCall(kind: ModelDef['kind']): number {
+  return kind === 'mlp' ? 8 : kind === 'resnet20' ? 2 : 4;
+}
+
+/** Input shape [C, H, W] and number of classes per head of any definition. */
+export function ioOf(def: ModelDef): { input: readonly [number, number, number]; classes: number; heads: number } {
+  if (def.kind === 'multihead') return { input: def.base.input, classes: def.base.classes, heads: def.heads };
+  return { input: def.input, classes: def.classes, heads: 1 };
 }

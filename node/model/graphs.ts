@@ -55,6 +55,7 @@ export interface ForwardOptions {
   readonly graph: Graph;
   /** Input tensor; created as graph input 'input' when omitted. */
   readonly x?: Tensor;
+  readonly bnMomentum?: number;
 }
 
 export function buildForward(model: Model, opts: ForwardOptions): ForwardGraph {
@@ -64,6 +65,7 @@ export function buildForward(model: Model, opts: ForwardOptions): ForwardGraph {
   const buffers = new Map<string, Tensor>();
   const ctx: ForwardContext = {
     training: opts.training,
+    bnMomentum: opts.bnMomentum,
     param(name) {
       const t = opts.params.get(name);
       if (!t) throw new Error(`model has no tensor '${name}'`);

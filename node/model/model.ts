@@ -3,7 +3,8 @@
 import type { Tensor } from '../tensor/graph.js';
 import type { Architecture, ForwardContext } from './arch.js';
 import { cnn } from './cnn.js';
-import type { ModelDef } from './def.js';
+import { ioOf, type ModelDef } from './def.js';
+import { multihead } from './multihead.js';
 import { initParams } from './init.js';
 import { createLayout, type Layout } from './layout.js';
 import { mlp } from './mlp.js';
@@ -16,14 +17,16 @@ export interface Model {
   readonly spec: PermSpec;
   /** Input shape [C, H, W] of one sample. */
   readonly input: readonly [number, number, number];
+  /** Classes per head; the logits are [N, heads·classes]. */
   readonly classes: number;
+  readonly heads: number;
   /** A seeded, deterministic initial weight vector (parameters then buffers). */
   init(seed: number): Float32Array;
   forward(ctx: ForwardContext, x: Tensor): Tensor;
 }
 
 function archOf(def: ModelDef): Architecture<ModelDef> {
-  const table: { [K in ModelDef['kind']]: Architecture<Extract<ModelDef, { kind: K }>> } = { mlp, cnn, resnet20 };
+  const table: { [K in ModelDef['kind']]: Architecture<Extract<ModelDef, { kind: K }>> } = { mlp, cnn, resnet20, multihead };
   return table[def.kind] as Architecture<ModelDef>;
 }
 
@@ -36,8 +39,7 @@ export function createModel(def: ModelDef): Model {
     def,
     layout,
     spec,
-    input: def.input,
-    classes: def.classes,
+    ...ioOf(def),
     init: (seed) => initParams(layout, seed),
     forward: (ctx, x) => arch.forward(def, ctx, x),
   };

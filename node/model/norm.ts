@@ -36,7 +36,7 @@ export function applyNorm(ctx: ForwardContext, prefix: string, x: Tensor, kind: 
   if (kind === 'layernorm') return layerNorm(x, scale, bias, [1], NORM_EPS);
   const p = { scale, bias, runningMean: ctx.param(`${prefix}.running_mean`), runningVar: ctx.param(`${prefix}.running_var`) };
   if (!ctx.training) return batchNormEval(x, p, NORM_EPS);
-  const r = batchNormTrain(x, p, BN_MOMENTUM, NORM_EPS);
+  const r = batchNormTrain(x, p, ctx.bnMomentum ?? BN_MOMENTUM, NORM_EPS);
   ctx.setBuffer(`${prefix}.running_mean`, r.runningMean);
   ctx.setBuffer(`${prefix}.running_var`, r.runningVar);
   return r.y;

@@ -25,7 +25,7 @@ export function inferenceModel(model: Model, target: CompileTarget, pixels: Inpu
   return m;
 }
 
-/** Predicted logits for samples `indices` (default: all) of a dataset, in chunks. */
+/** Logits [n, heads·classes] for samples `indices` (default: all) of a dataset, in chunks. */
 export async function predict(
   rt: Runtime,
   model: Model,
@@ -36,7 +36,8 @@ export async function predict(
 ): Promise<Float32Array> {
   const idx = indices ?? Int32Array.from({ length: ds.count }, (_, i) => i);
   const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
-  const out = new Float32Array(idx.length * model.classes);
+  const width = model.heads * model.classes;
+  const out = new Float32Array(idx.length * width);
   const m = inferenceModel(model, await rt.target(), inputScaling(ds));
   const labels = new BigInt64Array(chunk);
   for (let start = 0; start < idx.length; start += chunk) {
@@ -48,7 +49,30 @@ export async function predict(
       { ...weightFeeds(model.layout, weights), input: { dtype: 'uint8', dims: [n, ...ds.shape], data: x } },
       { transfer: [x.buffer as ArrayBuffer] },
     );
-    out.set(res.outputs.logits.data as Float32Array, start * model.classes);
+    out.set(res.outputs.logits.data as Float32Array, start * width);
+  }
+  return out;
+}
+
+/**
+ * Logits [n, heads·C] of a multi-head model as one ensemble prediction [n, C]: the log of
+ * the heads' mean probabilities. A single head passes through unchanged.
+ */
+export function combineHeads(logits: Float32Array, heads: number, classes: number): Float32Array {
+  if (heads === 1) return logits;
+  const n = logits.length / (heads * classes);
+  const out = new Float32Array(n * classes);
+  const p = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    p.fill(0);
+    for (let h = 0; h < heads; h++) {
+      const row = logits.subarray((i * heads + h) * classes, (i * heads + h + 1) * classes);
+      const max = Math.max(...row);
+      let sum = 0;
+      for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - max);
+      for (let c = 0; c < classes; c++) p[c] += Math.exp(row[c] - max) / sum / heads;
+    }
+    for (let c = 0; c < classes; c++) out[i * classes + c] = Math.log(Math.max(p[c], 1e-30));
   }
   return out;
 }
@@ -77,7 +101,7 @@ export function scoreLogits(logits: Float32Array, labels: ArrayLike<number>, cla
 }
 
 export async function evaluate(rt: Runtime, model: Model, weights: Float32Array, ds: Dataset, indices?: ArrayLike<number>): Promise<EvalResult> {
-  const logits = await predict(rt, model, weights, ds, indices);
+  const logits = combineHeads(await predict(rt, model, weights, ds, indices), model.heads, model.classes);
   const labels = indices ? Array.from(indices, (i) => ds.labels[i]) : ds.labels;
   return scoreLogits(logits, labels, model.classes);
 }

@@ -1,7 +1,7 @@
 // A complete local training run (what `mergemesh train` does), usable from code and tests.
 import { subset, type Dataset, type DatasetName } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import type { ModelDef } from '../model/def.js';
+import { ioOf, type ModelDef } from '../model/def.js';
 import { createModel, type Model } from '../model/model.js';
 import { createRuntime, type Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
@@ -21,6 +21,8 @@ export interface TrainJobOptions {
   readonly stepsPerCall?: number;
   /** Train on the first N samples of a seeded shuffle of the training set (default: all). */
   readonly trainSamples?: number;
+  /** Train (and test) only on samples of these classes; the head keeps every class. */
+  readonly classes?: ReadonlyArray<number>;
   readonly testSamples?: number;
   readonly runtime?: Runtime;
   /** Initial weights (default: the model's seeded initialisation). */
@@ -48,18 +50,23 @@ export interface TrainJobHooks {
   onEpochEnd?(r: EpochReport): void;
 }
 
-function firstOf(ds: Dataset, n: number | undefined, seed: number): Dataset {
-  if (n === undefined || n >= ds.count) return ds;
-  const idx = Int32Array.from({ length: ds.count }, (_, i) => i);
+function firstOf(ds: Dataset, n: number | undefined, seed: number, classes?: ReadonlyArray<number>): Dataset {
+  const keep = classes ? new Set(classes) : undefined;
+  if ((n === undefined || n >= ds.count) && !keep) return ds;
+  const idx = Int32Array.from({ length: ds.count }, (_, i) => i).filter((i) => !keep || keep.has(ds.labels[i]));
   createRng(seed).shuffle(idx);
-  return subset(ds, idx.subarray(0, n));
+  return subset(ds, idx.subarray(0, n ?? idx.length));
 }
 
 export async function runTrainJob(opts: TrainJobOptions, hooks: TrainJobHooks = {}): Promise<TrainJobResult> {
   const t0 = performance.now();
   const model = createModel(opts.model);
-  const train = firstOf(loadDataset(opts.dataset, 'train'), opts.trainSamples, opts.seed + 101);
-  const test = firstOf(loadDataset(opts.dataset, 'test'), opts.testSamples, opts.seed + 202);
+  if (opts.classes) {
+    const bad = opts.classes.find((c) => !Number.isInteger(c) || c < 0 || c >= ioOf(opts.model).classes);
+    if (bad !== undefined || opts.classes.length === 0) throw new Error(`classes must be a non-empty list of labels in 0..${ioOf(opts.model).classes - 1}`);
+  }
+  const train = firstOf(loadDataset(opts.dataset, 'train'), opts.trainSamples, opts.seed + 101, opts.classes);
+  const test = firstOf(loadDataset(opts.dataset, 'test'), opts.testSamples, opts.seed + 202, opts.classes);
   if (train.shape.some((d, i) => d !== model.input[i])) {
     throw new Error(`${opts.dataset} samples are [${train.shape}] but the model expects [${model.input}]`);
   }

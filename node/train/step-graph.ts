@@ -29,6 +29,7 @@ export function trainStepGraph(model: Model, cfg: OptimizerConfig, spec: TrainSt
   const { batch, steps } = spec;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`train step: batch must be a positive integer, got ${batch}`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`train step: steps must be a positive integer, got ${steps}`);
+  if (model.heads > 1) throw new Error('train step: multi-head models are merge results and cannot be trained');
   const { layout } = model;
   const paramEntries = layout.entries.filter((e) => e.kind === 'param');
   const g = new Graph();

@@ -1,0 +1,192 @@
+// The one merge operation. Per unit group, a merge matrix M (model features → merged
+// features) and an unmerge matrix U (merged → each model's features) are folded into every
+// tensor of the group: axis 0 (what a tensor writes: weight rows, biases, norm parameters and
+// statistics) by M, reading axes (weight columns) by U:  W* = Σ_m Mᵐ Wᵐ Uᵐ.
+//
+// Every method here produces M and U of one shape: each unit of each model reads exactly one
+// merged unit (U is one-hot) and contributes to it with a weight (M's entry). Permutation with
+// mixing weights, plain averaging, ZipIt!'s within-model merges and PLeaS's partial merges
+// are all of this form, so the operation is a weighted scatter in O(|θ|): no dense matrices.
+import type { ModelDef } from '../model/def.js';
+import type { Model } from '../model/model.js';
+
+export interface GroupMerge {
+  /** Units in the merged feature space. */
+  readonly size: number;
+  /** Per model: the merged unit each of its units reads (U's one-hot rows), −1 if dropped. */
+  readonly unmerge: ReadonlyArray<Int32Array>;
+  /** Per model: each unit's weight in the merged unit it joins (M's entries). */
+  readonly weight: ReadonlyArray<Float32Array>;
+}
+
+/** Group name → its merge; groups left out are averaged unit by unit with the mixing weights. */
+export type MergePlan = ReadonlyMap<string, GroupMerge>;
+
+export function checkMixing(mix: ReadonlyArray<number>, models: number): number[] {
+  if (mix.length !== models) throw new Error(`merge: ${mix.length} mixing weights for ${models} models`);
+  if (mix.some((w) => !(w >= 0) || !Number.isFinite(w))) throw new Error('merge: mixing weights must be finite and ≥ 0');
+  const total = mix.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new Error('merge: mixing weights sum to 0');
+  return mix.map((w) => w / total);
+}
+
+/**
+ * Model m's unit perm[m][k] becomes merged unit k, with weight mix[m]: alignment by
+ * permutation followed by weighted averaging (identity permutations give plain averaging).
+ */
+export function permutationMerge(perms: ReadonlyArray<Int32Array>, mix: ReadonlyArray<number>): GroupMerge {
+  const d = perms[0].length;
+  const w = checkMixing(mix, perms.length);
+  return {
+    size: d,
+    unmerge: perms.map((p) => {
+      if (p.length !== d) throw new Error('permutationMerge: permutations of different sizes');
+      const u = new Int32Array(d).fill(-1);
+      p.forEach((unit, k) => (u[unit] = k));
+      if (u.some((k) => k < 0)) throw new Error('permutationMerge: not a permutation');
+      return u;
+    }),
+    weight: perms.map((_, m) => new Float32Array(d).fill(w[m])),
+  };
+}
+
+/**
+ * Clusters of (model, unit) pairs become merged units; each member's weight is its model's
+ * mixing weight normalised within the cluster (a cluster holding units of one model only, or
+ * two units of the same model, averages them).
+ */
+export function clusterMerge(clusters: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, sizes: ReadonlyArray<number>, mix: ReadonlyArray<number>): GroupMerge {
+  const w = checkMixing(mix, sizes.length);
+  const unmerge = sizes.map((d) => new Int32Array(d).fill(-1));
+  const weight = sizes.map((d) => new Float32Array(d));
+  clusters.forEach((members, k) => {
+    const total = members.reduce((a, [m]) => a + w[m], 0);
+    for (const [m, i] of members) {
+      if (unmerge[m][i] >= 0) throw new Error(`clusterMerge: unit ${i} of model ${m} is in two clusters`);
+      unmerge[m][i] = k;
+      weight[m][i] = total > 0 ? w[m] / total : 1 / members.length;
+    }
+  });
+  return { size: clusters.length, unmerge, weight };
+}
+
+/** The identity merge of a group of size d: unit k of every model averages into merged unit k. */
+export function identityMerge(d: number, mix: ReadonlyArray<number>): GroupMerge {
+  return permutationMerge(mix.map(() => Int32Array.from({ length: d }, (_, i) => i)), mix);
+}
+
+interface AxisRole {
+  readonly group: string;
+  readonly repeat: number;
+}
+
+/** tensor name → axis → the group (and repeat) indexing it. */
+export function axisRoles(model: Model): Map<string, Map<number, AxisRole>> {
+  const roles = new Map<string, Map<number, AxisRole>>();
+  for (const g of model.spec.groups) {
+    for (const m of g.members) {
+      const axes = roles.get(m.tensor) ?? new Map<number, AxisRole>();
+      if (axes.has(m.axis)) throw new Error(`perm spec: ${m.tensor} axis ${m.axis} is in two groups`);
+      axes.set(m.axis, { group: g.name, repeat: m.repeat ?? 1 });
+      roles.set(m.tensor, axes);
+    }
+  }
+  return roles;
+}
+
+/**
+ * Merges models that share `source`'s layout into `target`'s layout (whose group sizes are
+ * the plan's merged sizes). Groups missing from the plan are averaged with `mix`.
+ */
+export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Float32Array {
+  const w = checkMixing(mix, weights.length);
+  for (const x of weights) if (x.length !== source.layout.totalSize) throw new Error(`merge: weights of ${x.length} values for a model of ${source.layout.totalSize}`);
+  const groups = new Map<string, GroupMerge>();
+  for (const g of source.spec.groups) {
+    const gm = plan.get(g.name) ?? identityMerge(g.size, w);
+    if (gm.unmerge.length !== weights.length) throw new Error(`merge: group ${g.name} plans ${gm.unmerge.length} models, got ${weights.length}`);
+    gm.unmerge.forEach((u) => {
+      if (u.length !== g.size) throw new Error(`merge: group ${g.name} has ${g.size} units, its plan ${u.length}`);
+    });
+    groups.set(g.name, gm);
+  }
+  for (const name of plan.keys()) if (!groups.has(name)) throw new Error(`merge: plan names unknown group '${name}'`);
+
+  const roles = axisRoles(source);
+  const out = new Float32Array(target.layout.totalSize);
+  for (const e of source.layout.entries) {
+    const te = target.layout.entry(e.name);
+    const axes = roles.get(e.name) ?? new Map<number, AxisRole>();
+    // Target shape follows the plan's merged sizes.
+    const tshape = e.shape.map((d, a) => {
+      const r = axes.get(a);
+      return r ? groups.get(r.group)!.size * r.repeat : d;
+    });
+    if (tshape.some((d, a) => d !== te.shape[a])) {
+      throw new Error(`merge: ${e.name} merges to [${tshape}] but the target model has [${te.shape}]`);
+    }
+    const tstrides = strides(tshape);
+    for (let m = 0; m < weights.length; m++) {
+      // Per axis: source position → target offset contribution (−1 if the unit is dropped).
+      const contrib = e.shape.map((len, a) => {
+        const c = new Int32Array(len);
+        const r = axes.get(a);
+        for (let p = 0; p < len; p++) {
+          if (!r) {
+            c[p] = p * tstrides[a];
+            continue;
+          }
+          const k = groups.get(r.group)!.unmerge[m][Math.floor(p / r.repeat)];
+          c[p] = k < 0 ? -1 : (k * r.repeat + (p % r.repeat)) * tstrides[a];
+        }
+        return c;
+      });
+      // Axis 0 carries M's weight; a tensor whose axis 0 is in no group takes the mixing weight.
+      const r0 = axes.get(0);
+      const coef = new Float32Array(e.shape[0]);
+      for (let p = 0; p < e.shape[0]; p++) coef[p] = r0 ? groups.get(r0.group)!.weight[m][Math.floor(p / r0.repeat)] : w[m];
+      scatter(weights[m].subarray(e.offset, e.offset + e.size), e.shape, contrib, coef, out.subarray(te.offset, te.offset + te.size));
+    }
+  }
+  return out;
+}
+
+function strides(shape: ReadonlyArray<number>): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    s[a] = acc;
+    acc *= shape[a];
+  }
+  return s;
+}
+
+/** out[Σ contrib[a][i_a]] += coef[i_0] · src[i] over all source indices i with no dropped axis. */
+function scatter(src: Float32Array, shape: ReadonlyArray<number>, contrib: Int32Array[], coef: Float32Array, out: Float32Array): void {
+  const rank = shape.length;
+  const inner = shape[rank - 1];
+  const last = contrib[rank - 1];
+  const rows = src.length / inner;
+  const idx = new Array<number>(rank).fill(0);
+  for (let row = 0; row < rows; row++) {
+    // Decompose the row index into the leading axes.
+    let rem = row;
+    let base = 0;
+    let dropped = false;
+    for (let a = rank - 2; a >= 0; a--) {
+      idx[a] = rem % shape[a];
+      rem = Math.floor(rem / shape[a]);
+      const c = contrib[a][idx[a]];
+      if (c < 0) dropped = true;
+      base += c;
+    }
+    if (dropped) continue;
+    const k = rank === 1 ? 1 : coef[idx[0]];
+    const off = row * inner;
+    if (rank === 1) {
+      for (let j = 0; j < inner; j++) if (last[j] >= 0) out[last[j]] += coef[j] * src[off + j];
+    } else {
+      for (let j = 0; j < inner; j++) if (last[j] >= 0) out[base + last[j]] += k * src[off + j];
+    }
+  }
+}
