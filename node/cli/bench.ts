@@ -1,10 +1,18 @@
 // `mergemesh bench …`: performance figures as one JSON line each (npm run bench runs `bench all`).
 import { Command, Option } from 'commander';
+import { benchLap, benchMerges, type MergeBenchLine } from '../bench/merge.js';
 import { benchTrain, type TrainBenchResult } from '../bench/train.js';
+import type { MergeMethod } from '../merge/merge.js';
 import { MODEL_KINDS, type ModelKind } from '../model/def.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../train/optimizer.js';
 import { runCommand } from './errors.js';
 import { positiveInt } from './parse.js';
+
+function emitLine(json: boolean | undefined, r: MergeBenchLine): void {
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else if (r.bench === 'lap') process.stdout.write(`lap ${r.n}×${r.n}: ${r.ms} ms (median of ${r.runs.join(', ')})\n`);
+  else process.stdout.write(`merge ${r.method} (${r.model}, ${r.samples} samples, ${r.threads} thread(s)): ${r.ms} ms (median of ${r.runs.join(', ')}); reference GEMM ${r.reference_gemm_gflops} GFLOP/s\n`);
+}
 
 function emit(json: boolean | undefined, r: TrainBenchResult): void {
   if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -37,6 +45,19 @@ export function benchCommand(): Command {
       runCommand(async () => emit(f.json, await benchTrain({ ...f, onStatus: status(f.quiet) }))),
     );
   bench
+    .command('merge')
+    .description('Linear assignment at 512/1024/2048 and merges of two 784-512-512-10 MLPs on 2000 samples.')
+    .option('--json', 'one JSON line per figure')
+    .option('--quiet', 'no status lines on stderr')
+    .option('--methods <list>', 'merge methods to time', (v: string) => v.split(',') as MergeMethod[], ['activation', 'weight'] as MergeMethod[])
+    .option('--threads <t>', 'ORT intra-op threads for the merges', positiveInt, 1)
+    .action((f: { json?: boolean; quiet?: boolean; methods: MergeMethod[]; threads: number }) =>
+      runCommand(async () => {
+        for (const l of benchLap()) emitLine(f.json, l);
+        for (const l of await benchMerges(f.methods, 5, status(f.quiet), f.threads)) emitLine(f.json, l);
+      }),
+    );
+  bench
     .command('all')
     .description('The standard set (what `npm run bench` runs).')
     .option('--json', 'one JSON line per figure')
@@ -46,6 +67,8 @@ export function benchCommand(): Command {
         for (const model of ['mlp', 'cnn', 'resnet20'] as const) {
           for (const threads of [1, 2]) emit(f.json, await benchTrain({ model, batch: 128, threads, reps: model === 'resnet20' ? 3 : 5, onStatus: status(f.quiet) }));
         }
+        for (const l of benchLap()) emitLine(f.json, l);
+        for (const threads of [1, 2]) for (const l of await benchMerges(['activation', 'weight'], 5, status(f.quiet), threads)) emitLine(f.json, l);
       }),
     );
   return bench;

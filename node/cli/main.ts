@@ -2,6 +2,7 @@
 // The mergemesh command line.
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
+import { mergeCommand } from './merge.js';
 import { trainCommand } from './train.js';
 
 const program = new Command('mergemesh')
@@ -9,6 +10,7 @@ const program = new Command('mergemesh')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
+  .addCommand(mergeCommand())
   .addCommand(benchCommand());
 
 await program.parseAsync(process.argv);

@@ -39,3 +39,23 @@ export function oneOf<T extends string>(choices: ReadonlyArray<T>): (value: stri
     return value as T;
   };
 }
+
+/** Class labels like "0-4" or "0,2,5-7". */
+export function classList(value: string): number[] {
+  const out = new Set<number>();
+  for (const part of value.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!m) throw new InvalidArgumentError('expected class labels like 0-4 or 0,2,5-7.');
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) throw new InvalidArgumentError(`empty range ${part.trim()}.`);
+    for (let c = lo; c <= hi; c++) out.add(c);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+export function numberList(value: string): number[] {
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.length === 0 || parts.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected comma-separated non-negative numbers, e.g. 0.5,0.5.');
+  return parts;
+}

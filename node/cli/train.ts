@@ -10,7 +10,7 @@ import { encodeModel } from '../tensor/onnx/encode.js';
 import { runTrainJob } from '../train/job.js';
 import { OPTIMIZER_KINDS, optimizerConfig, type OptimizerKind } from '../train/optimizer.js';
 import { runCommand, UserError } from './errors.js';
-import { intList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './parse.js';
+import { classList, intList, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse.js';
 import { createProgress } from './progress.js';
 
 interface TrainFlags {
@@ -30,6 +30,7 @@ interface TrainFlags {
   width: number;
   norm: NormKind;
   trainSamples?: number;
+  classes?: number[];
   out?: string;
   export?: string;
   json?: boolean;
@@ -55,6 +56,7 @@ export function trainCommand(): Command {
     .option('--width <w>', 'ResNet-20 width multiplier', positiveInt, 1)
     .addOption(new Option('--norm <kind>', 'ResNet-20 normalisation').choices(['batchnorm', 'layernorm']).default('batchnorm'))
     .option('--train-samples <n>', 'train on a seeded subset of this many samples', positiveInt)
+    .option('--classes <labels>', 'train and test only on these classes, e.g. 0-4 (for disjoint-label merges)', classList)
     .option('--out <file>', 'write the trained model as safetensors')
     .option('--export <file>', 'write a standalone inference ONNX model')
     .option('--json', 'print a JSON summary as the last stdout line')
@@ -90,7 +92,7 @@ async function train(f: TrainFlags): Promise<void> {
     `training ${describeModel(def)} on ${f.dataset}: ${f.epochs} epoch(s), batch ${f.batch}, ${f.optimizer} lr ${optimizer.lr}, seed ${f.seed}, ${f.threads} thread(s)`,
   );
   const result = await runTrainJob(
-    { model: def, dataset: f.dataset, epochs: f.epochs, batch: f.batch, optimizer, seed: f.seed, threads: f.threads, stepsPerCall: f.stepsPerCall, trainSamples: f.trainSamples },
+    { model: def, dataset: f.dataset, epochs: f.epochs, batch: f.batch, optimizer, seed: f.seed, threads: f.threads, stepsPerCall: f.stepsPerCall, trainSamples: f.trainSamples, classes: f.classes },
     {
       onEpochStart: (e, total) => progress.start(total, `epoch ${e}/${f.epochs}`),
       onProgress: (_e, p) => progress.update(p.steps, `loss ${p.loss.toFixed(4)}`),
@@ -102,7 +104,8 @@ async function train(f: TrainFlags): Promise<void> {
       },
     },
   );
-  const meta = { 'mergemesh.dataset': f.dataset, 'mergemesh.seed': String(f.seed), 'mergemesh.test_accuracy': result.test.accuracy.toFixed(6) };
+  const meta: Record<string, string> = { 'mergemesh.dataset': f.dataset, 'mergemesh.seed': String(f.seed), 'mergemesh.test_accuracy': result.test.accuracy.toFixed(6) };
+  if (f.classes) meta['mergemesh.classes'] = JSON.stringify(f.classes);
   if (f.out) saveModelFile(f.out, result.model, result.weights, meta);
   if (f.export) writeFileSync(f.export, encodeModel(exportGraph(result.model, result.weights, meta)));
   const summary = {
@@ -114,6 +117,7 @@ async function train(f: TrainFlags): Promise<void> {
     lr: optimizer.lr,
     seed: f.seed,
     threads: f.threads,
+    classes: f.classes ?? null,
     test_accuracy: result.test.accuracy,
     test_loss: result.test.loss,
     samples_per_s: result.samplesPerS,

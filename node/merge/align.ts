@@ -3,7 +3,7 @@
 // report is what gates alignment: models that already share a frame gain ~nothing, and a
 // permutation chosen on noise would only hurt them.
 import { linearAssignment } from '../tensor/linalg/lap.js';
-import { correlation, type FeatureStats } from './stats.js';
+import { correlation, deviations, type FeatureStats } from './stats.js';
 
 export type MatchScore = 'correlation' | 'inner' | 'distance';
 export const MATCH_SCORES: ReadonlyArray<MatchScore> = ['correlation', 'inner', 'distance'];
@@ -24,37 +24,21 @@ export interface GroupAlignment {
 /** Score of A's unit i against B's unit j (higher is better), d×d row-major. */
 export function scoreMatrix(s: FeatureStats, kind: MatchScore): Float64Array {
   const d = s.size;
-  let out: Float64Array;
-  if (kind === 'correlation') out = correlation(s);
-  else if (kind === 'inner') out = Float64Array.from(s.cross);
-  else {
-    // Negative squared distance between unit activation vectors: E[a²] + E[b²] − 2E[ab].
-    out = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[i * d + j] = 2 * s.cross[i * d + j] - s.sqA[i] - s.sqB[j];
-  }
-  if (s.pre) breakDeadTies(out, s, s.pre);
+  if (kind === 'correlation') return correlation(s);
+  if (kind === 'inner') return Float64Array.from(s.cross);
+  // Negative squared distance between unit activation vectors: E[a²] + E[b²] − 2E[ab].
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[i * d + j] = 2 * s.cross[i * d + j] - s.sqA[i] - s.sqB[j];
   return out;
 }
 
-const DEAD_TIE_WEIGHT = 1e-6;
-
-/**
- * Units that never fire after the ReLU score the same against everything, so the assignment
- * would pair them arbitrarily although their weights differ. Among pairs of such units only,
- * add a tiny multiple of their pre-activation correlation: it decides those ties and nothing
- * else (live units' scores differ by far more than 1e-6).
- */
-function breakDeadTies(out: Float64Array, s: FeatureStats, pre: FeatureStats): void {
-  const d = s.size;
-  const variance = (q: Float64Array, m: Float64Array) => q.map((x, i) => x - m[i] * m[i]);
-  const vA = variance(s.sqA, s.meanA);
-  const vB = variance(s.sqB, s.meanB);
-  const scale = Math.max(...vA, ...vB, 1e-30);
-  const deadA = [...vA.keys()].filter((i) => vA[i] <= 1e-10 * scale);
-  const deadB = [...vB.keys()].filter((j) => vB[j] <= 1e-10 * scale);
-  if (!deadA.length || !deadB.length) return;
-  const rho = correlation(pre);
-  for (const i of deadA) for (const j of deadB) out[i * d + j] += DEAD_TIE_WEIGHT * rho[i * d + j];
+/** Units whose activation never varies over the data (e.g. ReLUs that never fire). */
+export function deadUnits(s: FeatureStats): { a: number[]; b: number[] } {
+  const sdA = deviations(s.sqA, s.meanA);
+  const sdB = deviations(s.sqB, s.meanB);
+  let scale = 1e-30;
+  for (let i = 0; i < s.size; i++) scale = Math.max(scale, sdA[i], sdB[i]);
+  return { a: [...sdA.keys()].filter((i) => sdA[i] <= 1e-5 * scale), b: [...sdB.keys()].filter((j) => sdB[j] <= 1e-5 * scale) };
 }
 
 export function relativeGain(score: number, identity: number): number {
@@ -76,11 +60,31 @@ export interface ActivationMatchOptions {
   readonly score?: MatchScore;
   /** Keep the identity where the relative gain is below this (default 0: never gate). */
   readonly margin?: number;
+  /**
+   * Similarity of A's dead unit i and B's dead unit j (given the groups aligned so far).
+   * Dead units score the same against everything, so the assignment would pair them
+   * arbitrarily although their weights differ; a tiny multiple of this decides those ties
+   * and nothing else.
+   */
+  readonly deadTieBreak?: (group: string, deadA: number[], deadB: number[], aligned: ReadonlyMap<string, Int32Array>) => Float64Array;
 }
+
+const DEAD_TIE_WEIGHT = 1e-6;
 
 /** Activation matching (Git Re-Basin §3.1 / DIMAT): one assignment per group from feature statistics. */
 export function matchActivations(stats: ReadonlyMap<string, FeatureStats>, opts: ActivationMatchOptions = {}): Map<string, GroupAlignment> {
   const out = new Map<string, GroupAlignment>();
-  for (const [group, s] of stats) out.set(group, alignGroup(group, scoreMatrix(s, opts.score ?? 'correlation'), s.size, opts.margin ?? 0));
+  const aligned = new Map<string, Int32Array>();
+  for (const [group, s] of stats) {
+    const score = scoreMatrix(s, opts.score ?? 'correlation');
+    const dead = opts.deadTieBreak ? deadUnits(s) : { a: [], b: [] };
+    if (dead.a.length && dead.b.length) {
+      const sim = opts.deadTieBreak!(group, dead.a, dead.b, aligned);
+      dead.a.forEach((i, p) => dead.b.forEach((j, q) => (score[i * s.size + j] += DEAD_TIE_WEIGHT * sim[p * dead.b.length + q])));
+    }
+    const al = alignGroup(group, score, s.size, opts.margin ?? 0);
+    out.set(group, al);
+    aligned.set(group, al.perm);
+  }
   return out;
 }

@@ -8,7 +8,7 @@ import { compiledModel, type CompiledModel, type Runtime } from '../tensor/runti
 const graphs = new Map<string, CompiledModel>();
 
 /** a [n × k] · b [m × k]ᵀ → [n × m] (row-major). Sessions are cached per shape. */
-export async function gemmABt(rt: Runtime, a: Float32Array, b: Float32Array, n: number, m: number, k: number): Promise<Float32Array> {
+export async function gemmABt(rt: Runtime, a: Float32Array, b: Float32Array, n: number, m: number, k: number, opts: { transferB?: boolean } = {}): Promise<Float32Array> {
   if (a.length !== n * k || b.length !== m * k) throw new Error(`gemm: operands of ${a.length} and ${b.length} values for ${n}×${k} · (${m}×${k})ᵀ`);
   const key = `${n}x${m}x${k}`;
   let model = graphs.get(key);
@@ -18,6 +18,8 @@ export async function gemmABt(rt: Runtime, a: Float32Array, b: Float32Array, n: 
     const tb = g.input('b', [m, k]);
     graphs.set(key, (model = compiledModel(encodeModel(compileGraph(g, { c: matmul(ta, tb, { transB: true }) })))));
   }
-  const res = await rt.run(model, { a: { dtype: 'float32', dims: [n, k], data: a }, b: { dtype: 'float32', dims: [m, k], data: b } });
+  // b is often built for this call only: moving it saves a copy of megabytes.
+  const transfer = opts.transferB && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer as ArrayBuffer] : [];
+  const res = await rt.run(model, { a: { dtype: 'float32', dims: [n, k], data: a }, b: { dtype: 'float32', dims: [m, k], data: b } }, { transfer });
   return res.outputs.c.data as Float32Array;
 }

@@ -9,7 +9,7 @@ import { createRng } from '../util/rng.js';
 import { matchActivations, type GroupAlignment, type MatchScore } from './align.js';
 import { applyMerge, checkMixing, permutationMerge, type GroupMerge } from './plan.js';
 import { pairStats } from './stats.js';
-import { matchWeights } from './weight-matching.js';
+import { matchWeights, rowSimilarity } from './weight-matching.js';
 
 export type AlignBy = 'weight' | 'activation';
 
@@ -37,13 +37,12 @@ export interface AlignResult {
 export async function alignPair(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: AlignOptions): Promise<Map<string, GroupAlignment>> {
   if (opts.by === 'weight') return (await matchWeights(rt, model, a, b, { seed: opts.seed, margin: opts.margin })).groups;
   if (!opts.data) throw new Error('activation matching needs data (--dataset, --samples)');
-  const stats = await pairStats(rt, model, a, b, opts.data.ds, opts.data.indices, { pre: hasPreTaps(model) });
-  return matchActivations(stats, { score: opts.score, margin: opts.margin });
-}
-
-/** Sequential models expose pre-activation taps (ResNet-20's groups do not). */
-function hasPreTaps(model: Model): boolean {
-  return model.def.kind === 'mlp' || model.def.kind === 'cnn';
+  const stats = await pairStats(rt, model, a, b, opts.data.ds, opts.data.indices);
+  return matchActivations(stats, {
+    score: opts.score,
+    margin: opts.margin,
+    deadTieBreak: (group, deadA, deadB, aligned) => rowSimilarity(model, a, b, group, deadA, deadB, aligned),
+  });
 }
 
 export function planFromPerms(model: Model, perms: ReadonlyArray<Map<string, Int32Array>>, mix: ReadonlyArray<number>): Map<string, GroupMerge> {

@@ -190,3 +190,16 @@ function scatter(src: Float32Array, shape: ReadonlyArray<number>, contrib: Int32
     }
   }
 }
+
+/** For a permutation plan: model m's unit placed at each merged unit, per group (to align its weights). */
+export function framePermutations(plan: MergePlan, m: number): Map<string, Int32Array> {
+  const out = new Map<string, Int32Array>();
+  for (const [g, gm] of plan) {
+    if (gm.size !== gm.unmerge[m].length) throw new Error(`group ${g} is not a permutation merge`);
+    const p = new Int32Array(gm.size).fill(-1);
+    gm.unmerge[m].forEach((k, i) => k >= 0 && (p[k] = i));
+    if (p.some((v) => v < 0)) throw new Error(`group ${g} is not a permutation merge`);
+    out.set(g, p);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import { weightFeeds } from '../model/weights-io.js';
 import { compileGraph } from '../tensor/compile.js';
 import { Graph, type CompileTarget, type Tensor } from '../tensor/graph.js';
 import { encodeModel } from '../tensor/onnx/encode.js';
-import { add, matmul, mul, reduceSum, reshape } from '../tensor/ops/index.js';
+import { add, matmul, mul, reduceSum, reduceSumSquare, reshape } from '../tensor/ops/index.js';
 import { compiledModel, type CompiledModel, type Runtime } from '../tensor/runtime/pool.js';
 import { DYN } from '../tensor/shape.js';
 
@@ -28,11 +28,6 @@ export interface FeatureStats {
   /** E[a aᵀ] and E[b bᵀ] (only when asked for). */
   readonly selfA?: Float64Array;
   readonly selfB?: Float64Array;
-  /**
-   * The same moments of the pre-activations. Units that are never active after the ReLU
-   * look identical to each other there; their pre-activations still tell them apart.
-   */
-  readonly pre?: FeatureStats;
 }
 
 export interface StatsOptions {
@@ -42,8 +37,6 @@ export interface StatsOptions {
   readonly groups?: ReadonlyArray<string>;
   /** ':pre' for pre-activation features (REPAIR); '' (default) for post-activation taps. */
   readonly tap?: '' | ':pre';
-  /** With post-activation taps: also collect pre-activation moments (for dead units). */
-  readonly pre?: boolean;
   readonly batch?: number;
 }
 
@@ -55,8 +48,8 @@ interface StatsGraph {
 
 const cache = new WeakMap<Model, Map<string, StatsGraph>>();
 
-function statsGraph(model: Model, groups: ReadonlyArray<string>, self: boolean, taps: ReadonlyArray<string>, pixels: InputScaling, target: CompileTarget): StatsGraph {
-  const key = `${groups.join(',')}|${self}|${taps.join(',')}|${pixels.scale}|${pixels.shift}|${target.nchwcBlock ?? 0}`;
+function statsGraph(model: Model, groups: ReadonlyArray<string>, self: boolean, tap: string, pixels: InputScaling, target: CompileTarget): StatsGraph {
+  const key = `${groups.join(',')}|${self}|${tap}|${pixels.scale}|${pixels.shift}|${target.nchwcBlock ?? 0}`;
   let byKey = cache.get(model);
   if (!byKey) cache.set(model, (byKey = new Map()));
   const hit = byKey.get(key);
@@ -71,7 +64,7 @@ function statsGraph(model: Model, groups: ReadonlyArray<string>, self: boolean, 
   for (const name of groups) {
     const group = model.spec.groups.find((q) => q.name === name);
     if (!group) throw new Error(`stats: no group '${name}'`);
-    for (const tap of taps) {
+    {
       const acc: Record<string, Tensor | undefined> = {};
       const sum = (k: string, t: Tensor) => (acc[k] = acc[k] ? add(acc[k]!, t) : t);
       let s = 0;
@@ -80,12 +73,11 @@ function statsGraph(model: Model, groups: ReadonlyArray<string>, self: boolean, 
         const b = fb.taps.get(`${t}${tap}`);
         if (!a || !b) throw new Error(`stats: model has no tap '${t}${tap}'`);
         const d = a.shape[1];
-        // Within-model products only for the main taps (ZipIt!).
-        const withSelf = self && tap === taps[0];
+        const withSelf = self;
         if (a.rank === 2) {
           sum('sumA', reduceSum(a, [0]));
           sum('sumB', reduceSum(b, [0]));
-          sum('sqA', reduceSum(mul(a, a), [0]));
+          sum('sqA', reduceSum(mul(a, a), [0])); // ORT's ReduceSumSquare over axis 0 is ~6× slower
           sum('sqB', reduceSum(mul(b, b), [0]));
           sum('cross', matmul(a, b, { transA: true }));
           if (withSelf) {
@@ -100,8 +92,8 @@ function statsGraph(model: Model, groups: ReadonlyArray<string>, self: boolean, 
           const b3 = reshape(b, [-1, d, hw]);
           sum('sumA', reduceSum(a, axes));
           sum('sumB', reduceSum(b, axes));
-          sum('sqA', reduceSum(mul(a, a), axes));
-          sum('sqB', reduceSum(mul(b, b), axes));
+          sum('sqA', reduceSumSquare(a, axes));
+          sum('sqB', reduceSumSquare(b, axes));
           // Every position of every image is one sample: Σ_n A_n B_nᵀ over [d, h·w] slices.
           sum('cross', reduceSum(matmul(a3, b3, { transB: true }), [0]));
           if (withSelf) {
@@ -133,9 +125,10 @@ export async function pairStats(
 ): Promise<Map<string, FeatureStats>> {
   if (model.heads > 1) throw new Error('stats: multi-head models have no single feature space to align');
   const groups = opts.groups ?? model.spec.groups.map((g) => g.name);
-  const taps = [opts.tap ?? '', ...(opts.pre && !opts.tap ? [':pre'] : [])];
-  const sg = statsGraph(model, groups, !!opts.self, taps, inputScaling(ds), await rt.target());
-  const batch = opts.batch ?? 500;
+  const tap = opts.tap ?? '';
+  const sg = statsGraph(model, groups, !!opts.self, tap, inputScaling(ds), await rt.target());
+  // Large batches: fewer calls, and the cross-product GEMMs get a long inner dimension.
+  const batch = opts.batch ?? 2000;
   const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const sums = new Map<string, Float64Array>();
   const feeds = { ...weightFeeds(model.layout, weightsA, 'a:'), ...weightFeeds(model.layout, weightsB, 'b:') };
@@ -163,22 +156,31 @@ export async function pairStats(
       const meanA = get('sumA')!;
       return { size: meanA.length, count, meanA, meanB: get('sumB')!, sqA: get('sqA')!, sqB: get('sqB')!, cross: get('cross')!, selfA: get('selfA'), selfB: get('selfB') };
     };
-    const main = moments(taps[0]);
-    out.set(name, taps.length > 1 ? { ...main, pre: moments(taps[1]) } : main);
+    out.set(name, moments(tap));
   }
   return out;
+}
+
+/** Standard deviations from second moments and means. */
+export function deviations(sq: Float64Array, mean: Float64Array): Float64Array {
+  const sd = new Float64Array(sq.length);
+  for (let i = 0; i < sq.length; i++) sd[i] = Math.sqrt(Math.max(sq[i] - mean[i] * mean[i], 0));
+  return sd;
 }
 
 /** Pearson correlation between A's unit i and B's unit j (0 where a unit never varies). */
 export function correlation(s: FeatureStats): Float64Array {
   const d = s.size;
-  const sdA = s.sqA.map((q, i) => Math.sqrt(Math.max(q - s.meanA[i] ** 2, 0)));
-  const sdB = s.sqB.map((q, j) => Math.sqrt(Math.max(q - s.meanB[j] ** 2, 0)));
+  const sdA = deviations(s.sqA, s.meanA);
+  const sdB = deviations(s.sqB, s.meanB);
   const c = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
+    const mi = s.meanA[i];
+    const si = sdA[i];
+    const base = i * d;
     for (let j = 0; j < d; j++) {
-      const den = sdA[i] * sdB[j];
-      c[i * d + j] = den > 1e-12 ? (s.cross[i * d + j] - s.meanA[i] * s.meanB[j]) / den : 0;
+      const den = si * sdB[j];
+      c[base + j] = den > 1e-12 ? (s.cross[base + j] - mi * s.meanB[j]) / den : 0;
     }
   }
   return c;

@@ -43,6 +43,63 @@ function unitsFirst(data: Float32Array, shape: ReadonlyArray<number>, axis: numb
   if (rest * units !== data.length) throw new Error('weight matching: axis does not divide the tensor');
 }
 
+/**
+ * Cosine similarity of the rows two models write to a group (its axis-0 members: weight
+ * rows, biases, norm parameters) for the given units, with B's reading axes permuted by the
+ * groups aligned so far. A cheap, data-free tie-break for units activations cannot tell apart.
+ */
+export function rowSimilarity(model: Model, a: Float32Array, b: Float32Array, group: string, rowsA: number[], rowsB: number[], aligned: ReadonlyMap<string, Int32Array>): Float64Array {
+  const g = model.spec.groups.find((q) => q.name === group)!;
+  const roles = axisRoles(model);
+  const gather = (w: Float32Array, rows: number[], permute: boolean): Float64Array[] => {
+    // Each member tensor is copied (and its reading axes permuted) once, then rows are read.
+    const tensors = g.members
+      .filter((m) => m.axis === 0)
+      .map((m) => {
+        const e = model.layout.entry(m.tensor);
+        const t = w.slice(e.offset, e.offset + e.size);
+        if (permute) {
+          for (const [axis, r] of roles.get(m.tensor) ?? []) {
+            const p = aligned.get(r.group);
+            if (axis !== 0 && p) gatherAxis(t, e.shape, axis, p, r.repeat);
+          }
+        }
+        return { t, rowLen: e.size / g.size };
+      });
+    const width = tensors.reduce((acc, x) => acc + x.rowLen, 0);
+    return rows.map((unit) => {
+      const row = new Float64Array(width);
+      let off = 0;
+      for (const { t, rowLen } of tensors) {
+        for (let k = 0; k < rowLen; k++) row[off + k] = t[unit * rowLen + k];
+        off += rowLen;
+      }
+      return row;
+    });
+  };
+  // Unit-normalised rows, so each similarity is one dot product.
+  const unit = (rows: Float64Array[]) =>
+    rows.map((v) => {
+      let n = 0;
+      for (const x of v) n += x * x;
+      const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+      return v.map((x) => x * inv);
+    });
+  const ra = unit(gather(a, rowsA, false));
+  const rb = unit(gather(b, rowsB, true));
+  const out = new Float64Array(rowsA.length * rowsB.length);
+  for (let p = 0; p < ra.length; p++) {
+    const x = ra[p];
+    for (let q = 0; q < rb.length; q++) {
+      const y = rb[q];
+      let dot = 0;
+      for (let k = 0; k < x.length; k++) dot += x[k] * y[k];
+      out[p * rb.length + q] = dot;
+    }
+  }
+  return out;
+}
+
 export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: WeightMatchOptions = {}): Promise<WeightMatchResult> {
   const roles = axisRoles(model);
   const groups = model.spec.groups;
@@ -84,19 +141,25 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
 
   const cost = async (gname: string): Promise<Float32Array> => {
     const g = groups.find((q) => q.name === gname)!;
-    return gemmABt(rt, aMats.get(gname)!, bMat(gname), g.size, g.size, widths.get(gname)!);
+    return gemmABt(rt, aMats.get(gname)!, bMat(gname), g.size, g.size, widths.get(gname)!, { transferB: true });
   };
   const total = (c: Float32Array, p: Int32Array) => p.reduce((acc, j, k) => acc + c[k * p.length + j], 0);
 
   const rng = createRng(opts.seed ?? 0);
   const maxSweeps = opts.maxSweeps ?? 100;
   let sweeps = 0;
-  for (; sweeps < maxSweeps; sweeps++) {
+  // Each group's cost matrix from the latest sweep; after a sweep without any change they
+  // are exactly the matrices at the final permutations, which the report needs.
+  const last = new Map<string, Float32Array>();
+  let converged = false;
+  while (sweeps < maxSweeps && !converged) {
+    sweeps++;
     let progress = false;
     const order = groups.map((g) => g.name);
     rng.shuffle(order);
     for (const gname of order) {
       const c = await cost(gname);
+      last.set(gname, c);
       const n = perms.get(gname)!.length;
       const { rowToCol } = linearAssignment(c, n, n, { maximize: true });
       const before = total(c, perms.get(gname)!);
@@ -106,16 +169,13 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
         progress = true;
       }
     }
-    if (!progress) {
-      sweeps++;
-      break;
-    }
+    converged = !progress;
   }
 
   // Report each group against the identity, the other groups at their final permutations.
   const out = new Map<string, GroupAlignment>();
   for (const g of groups) {
-    const c = await cost(g.name);
+    const c = converged ? last.get(g.name)! : await cost(g.name);
     const p = perms.get(g.name)!;
     const identity = Int32Array.from({ length: g.size }, (_, i) => i);
     const score = total(c, p);

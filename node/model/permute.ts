@@ -16,6 +16,15 @@ export function gatherAxis(data: Float32Array, shape: ReadonlyArray<number>, axi
   const src = data.slice();
   for (let o = 0; o < outer; o++) {
     const base = o * len * inner;
+    if (block < 16) {
+      // Short blocks (a weight's column axis): element loops beat a subarray per block.
+      for (let i = 0; i < perm.length; i++) {
+        const from = base + perm[i] * block;
+        const to = base + i * block;
+        for (let k = 0; k < block; k++) data[to + k] = src[from + k];
+      }
+      continue;
+    }
     for (let i = 0; i < perm.length; i++) {
       const from = base + perm[i] * block;
       data.set(src.subarray(from, from + block), base + i * block);

@@ -23,7 +23,7 @@ function keptShape(shape: Shape, axes: ReadonlyArray<number>): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
-function reduction(type: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin') {
+function reduction(type: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceSumSquare') {
   return defineOp<ReduceAttrs>({
     type,
     infer: ([x], a) => [{ shape: reducedShape(x.shape, a), dtype: x.dtype }],
@@ -36,7 +36,12 @@ function reduction(type: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin')
             if (type === 'ReduceMean') gx = div(gx, n.attrs.axes.reduce((p, a) => p * x.shape[a], 1));
             return [gx];
           }
-        : undefined,
+        : type === 'ReduceSumSquare'
+          ? (n, [g]) => {
+              const x = n.inputs[0];
+              return [mul(expand(reshape(g!, keptShape(x.shape, n.attrs.axes)), x.shape), mul(x, 2))];
+            }
+          : undefined,
   });
 }
 
@@ -44,6 +49,8 @@ export const ReduceSum = reduction('ReduceSum');
 export const ReduceMean = reduction('ReduceMean');
 export const ReduceMax = reduction('ReduceMax');
 export const ReduceMin = reduction('ReduceMin');
+/** Σ x² in one pass (no squared intermediate). */
+export const ReduceSumSquare = reduction('ReduceSumSquare');
 
 export const ArgMax = defineOp<{ axis: number; keepdims: boolean }>({
   type: 'ArgMax',
@@ -63,6 +70,7 @@ export const reduceSum = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = fa
 export const reduceMean = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduceWith(ReduceMean, x, axes, keepdims);
 export const reduceMax = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduceWith(ReduceMax, x, axes, keepdims);
 export const reduceMin = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduceWith(ReduceMin, x, axes, keepdims);
+export const reduceSumSquare = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduceWith(ReduceSumSquare, x, axes, keepdims);
 export const argMax = (x: Tensor, axis: number, keepdims = false): Tensor =>
   x.graph.apply(ArgMax, [x], { axis: normAxis(axis, x.rank), keepdims })[0];
 
