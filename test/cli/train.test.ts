@@ -1,17 +1,13 @@
 // The `mergemesh train` command as a user runs it: flags, JSON summary, files, errors.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mergemesh-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-export function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'node/cli/main.ts', ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('mergemesh train', () => {
   it('trains, writes both files and ends stdout with a JSON summary', () => {
