@@ -14,7 +14,7 @@ import { createRuntime } from '../tensor/runtime/pool.js';
 import { evaluate } from '../train/evaluate.js';
 import { createRng } from '../util/rng.js';
 import { runCommand, UserError } from './errors.js';
-import { nonNegativeInt, nonNegativeNumber, numberList, positiveInt, positiveNumber } from './parse.js';
+import { nonNegativeInt, nonNegativeNumber, numberList, positiveInt, widthRatios } from './parse.js';
 
 interface MergeFlags {
   method: MergeMethod;
@@ -28,7 +28,7 @@ interface MergeFlags {
   zipUntil?: string;
   alpha: number;
   beta: number;
-  widthRatio: number;
+  widthRatio: number | Map<string, number>;
   refit: boolean;
   repair: 'auto' | 'repair' | 'none';
   threads: number;
@@ -52,7 +52,7 @@ export function mergeCommand(): Command {
     .option('--zip-until <layer>', 'zipit: merge only up to this layer (a number of layers or a layer name), one head per model after')
     .option('--alpha <a>', 'zipit: re-merge damping α', nonNegativeNumber, 1e-4)
     .option('--beta <b>', 'zipit: within-model merge budget β', nonNegativeNumber, 0.075)
-    .option('--width-ratio <r>', 'pleas: merged width over original width, in [1, 2]', positiveNumber, 1.25)
+    .option('--width-ratio <r>', 'pleas: merged width over original width in [1, 2], or per group: fc1=1.5,fc2=1.25', widthRatios, 1.25)
     .option('--no-refit', 'pleas: skip the least-squares refit')
     .addOption(new Option('--repair <r>', 'statistics repair: auto (BatchNorm reset), repair (also REPAIR models without norm), none').choices(['auto', 'repair', 'none']).default('auto'))
     .option('--threads <t>', 'ORT intra-op threads', positiveInt, 1)

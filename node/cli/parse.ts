@@ -59,3 +59,16 @@ export function numberList(value: string): number[] {
   if (parts.length === 0 || parts.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected comma-separated non-negative numbers, e.g. 0.5,0.5.');
   return parts;
 }
+
+/** A number, or group=number pairs: "1.25" or "fc1=1.5,fc2=1.25". */
+export function widthRatios(value: string): number | Map<string, number> {
+  if (!value.includes('=')) return positiveNumber(value);
+  const out = new Map<string, number>();
+  for (const part of value.split(',')) {
+    const [g, r] = part.split('=').map((x) => x.trim());
+    const n = Number(r);
+    if (!g || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a ratio like 1.25 or per-group ratios like fc1=1.5,fc2=1.25.');
+    out.set(g, n);
+  }
+  return out;
+}

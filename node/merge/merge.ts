@@ -28,8 +28,8 @@ export interface MergeOptions {
   readonly reference?: 'first' | 'mean';
   /** ZipIt!: α, β and, for a partial zip, the number of leading layers to merge. */
   readonly zip?: ZipOptions & { readonly until?: number };
-  /** PLeaS: merged width over original width (default 1.25), refit on/off. */
-  readonly pleas?: { readonly widthRatio?: number; readonly refit?: boolean; readonly score?: MatchScore };
+  /** PLeaS: merged width over original width (default 1.25; one or per group), refit on/off. */
+  readonly pleas?: { readonly widthRatio?: number | ReadonlyMap<string, number>; readonly refit?: boolean; readonly score?: MatchScore };
   /**
    * 'auto' (default): recompute BatchNorm statistics when the model has BatchNorm;
    * 'repair': also REPAIR models without normalisation; 'none': leave statistics alone.

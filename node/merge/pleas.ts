@@ -23,8 +23,11 @@ import { pairStats } from './stats.js';
 import { sequentialLayers } from './zipit.js';
 
 export interface PleasOptions {
-  /** Merged width over original width, in [1, 2]: 1 merges every unit, 2 keeps all apart. */
-  readonly widthRatio: number;
+  /**
+   * Merged width over original width, in [1, 2] (1 merges every unit, 2 keeps all apart):
+   * one ratio for every group, or one per group name (unnamed groups: 1.25).
+   */
+  readonly widthRatio: number | ReadonlyMap<string, number>;
   readonly score?: MatchScore;
   /** Refit the fully connected layers by least squares (default true). */
   readonly refit?: boolean;
@@ -63,8 +66,15 @@ export async function pleasMerge(
   indices: ArrayLike<number>,
   opts: PleasOptions,
 ): Promise<PleasResult> {
-  const ratio = opts.widthRatio;
-  if (!(ratio >= 1 && ratio <= 2)) throw new Error(`PLeaS: --width-ratio must be in [1, 2], got ${ratio}`);
+  const ratioOf = (g: string) => (typeof opts.widthRatio === 'number' ? opts.widthRatio : (opts.widthRatio.get(g) ?? 1.25));
+  const groupNames = new Set(source.spec.groups.map((g) => g.name));
+  if (typeof opts.widthRatio !== 'number') {
+    for (const g of opts.widthRatio.keys()) if (!groupNames.has(g)) throw new Error(`PLeaS: no unit group '${g}' (groups: ${[...groupNames].join(', ')})`);
+  }
+  for (const g of groupNames) {
+    const r = ratioOf(g);
+    if (!(r >= 1 && r <= 2)) throw new Error(`PLeaS: width ratios must be in [1, 2], got ${r} for ${g}`);
+  }
   if (source.def.kind !== 'mlp' && source.def.kind !== 'cnn') throw new Error('PLeaS widens unit groups, which ResNet-20 definitions cannot express; use an mlp or cnn');
   const mix = checkMixing(mixIn, 2);
   const stats = await pairStats(rt, source, weights[0], weights[1], ds, indices);
@@ -74,7 +84,7 @@ export async function pleasMerge(
     const score = scoreMatrix(s, opts.score ?? 'distance');
     const al = alignGroup(g, score, s.size);
     alignments.set(g, al);
-    plan.set(g, clusterMerge(partialClusters(al.perm, score, Math.round((ratio - 1) * s.size)), [s.size, s.size], mix));
+    plan.set(g, clusterMerge(partialClusters(al.perm, score, Math.round((ratioOf(g) - 1) * s.size)), [s.size, s.size], mix));
   }
   const merged = createModel(resizedDef(source.def, new Map([...plan].map(([g, gm]) => [g, gm.size]))));
   let out = applyMerge(source, merged, weights, plan, mix);

@@ -158,6 +158,33 @@ describe('ZipIt! invariants (T4)', () => {
     }
   });
 
+  it('a multi-head model exports to standard ONNX that answers like our graph', async () => {
+    const m = A.model;
+    const plan = new Map(m.spec.groups.map((g) => [g.name, identityMerge(g.size, [1, 1])]));
+    const r = partialMerge(m, [A.weights, B.weights], plan, 1, [1, 1]);
+    const { exportGraph } = await import('../../node/model/graphs.js');
+    const { encodeModel } = await import('../../node/tensor/onnx/encode.js');
+    const { fillBatch } = await import('../../node/data/dataset.js');
+    const ort = (await import('onnxruntime-node')).default;
+    const onnx = exportGraph(r.model, r.weights);
+    expect(onnx.opsets.map((o) => o.domain)).toEqual(['']);
+    const session = await ort.InferenceSession.create(encodeModel(onnx));
+    const idx = Int32Array.from({ length: 50 }, (_, i) => i);
+    const x = new Float32Array(50 * 784);
+    fillBatch(test, idx, 0, 50, x, new BigInt64Array(50));
+    const out = (await session.run({ input: new ort.Tensor('float32', x, [50, 1, 28, 28]) })).logits;
+    expect(out.dims).toEqual([50, 20]);
+    expect(maxAbsDiff(out.data as Float32Array, await predict(rt, r.model, r.weights, test, idx))).toBeLessThan(1e-4);
+    await session.release();
+  });
+
+  it('PLeaS takes one width ratio per group', async () => {
+    const { pleasMerge } = await import('../../node/merge/pleas.js');
+    const r = await pleasMerge(rt, A.model, [A.weights, B.weights], [1, 1], train, data.indices, { widthRatio: new Map([['fc1', 1.5], ['fc2', 1]]) });
+    expect(r.model.def).toEqual({ kind: 'mlp', input: [1, 28, 28], hidden: [96, 64], classes: 10 });
+    await expect(pleasMerge(rt, A.model, [A.weights, B.weights], [1, 1], train, data.indices, { widthRatio: new Map([['fc9', 1.5]]) })).rejects.toThrow(/no unit group 'fc9'/);
+  });
+
   it('partial merging of a model with itself gives two heads that each answer like the model', async () => {
     const m = A.model;
     const plan = new Map(m.spec.groups.map((g) => [g.name, identityMerge(g.size, [1, 1])]));
