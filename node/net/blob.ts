@@ -1,0 +1,140 @@
+// /mergemesh/blob/1.0.0: a requester sends one `want` frame; the server answers with a
+// `blob` header (a full state or a chain of deltas from a base the requester holds) and the
+// payload in chunk frames, or an `error`. Backpressure is yamux's flow control: chunks are
+// produced lazily as the stream accepts them.
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { BLOB_PROTOCOL, PROTOCOL_VERSION, type Limits } from '../../protocol/constants.js';
+import { decodeStream, encodeMessage, type BlobHeader, type StreamError, type Want } from '../../protocol/messages.js';
+import type { ResponsePlan } from '../../protocol/versions.js';
+import { frame, readFrames } from './framing.js';
+
+export interface BlobServerOptions {
+  readonly run: string;
+  readonly limits: Limits;
+  /** How to serve a request: this peer's own versions, or any version it holds by hash. */
+  readonly plan: (hash: string, bases: ReadonlyArray<string>) => ResponsePlan | undefined;
+  /** Requests served at once; more get a 'busy' error (default 8). */
+  readonly maxConcurrent?: number;
+  readonly onServed?: (bytes: number) => void;
+  readonly onReject?: (reason: string) => void;
+}
+
+async function firstFrame(stream: Stream, max: number): Promise<Uint8Array | undefined> {
+  for await (const f of readFrames(stream.source, max)) return f;
+  return undefined;
+}
+
+export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<void> {
+  let active = 0;
+  await node.handle(
+    BLOB_PROTOCOL,
+    async ({ stream }) => {
+      const reply = async (frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => {
+        await stream.sink(frames);
+      };
+      const error = (code: StreamError['code'], message: string) =>
+        reply([frame(encodeMessage({ v: PROTOCOL_VERSION, t: 'error', code, message } satisfies StreamError))]);
+      try {
+        const bytes = await firstFrame(stream, o.limits.maxRequestBytes);
+        const req = bytes ? decodeStream(bytes, o.run, o.limits) : undefined;
+        if (!req || !req.ok || req.msg.t !== 'want') {
+          o.onReject?.(req && !req.ok ? req.reason : 'bad-type');
+          await error('bad-request', req && !req.ok ? req.detail : 'expected a want message');
+          return;
+        }
+        if (active >= (o.maxConcurrent ?? 8)) {
+          await error('busy', 'too many requests in progress');
+          return;
+        }
+        active++;
+        try {
+          const want = req.msg as Want;
+          const plan = o.plan(want.hash, want.bases);
+          if (!plan) {
+            await error('not-found', `version ${want.hash.slice(0, 12)}… is not held`);
+            return;
+          }
+          const header: BlobHeader = {
+            v: PROTOCOL_VERSION,
+            t: 'blob',
+            run: o.run,
+            hash: plan.version.hash,
+            kind: plan.kind,
+            n: plan.version.values.length,
+            bytes: plan.payload.byteLength,
+            ...(plan.kind === 'deltas' ? { steps: plan.steps } : {}),
+          };
+          const chunk = o.limits.maxChunkBytes;
+          await reply(
+            (async function* () {
+              yield frame(encodeMessage(header));
+              for (let i = 0, off = 0; off < plan.payload.byteLength; i++, off += chunk) {
+                yield frame(encodeMessage({ t: 'chunk', i, data: plan.payload.subarray(off, off + chunk) }));
+              }
+            })(),
+          );
+          o.onServed?.(plan.payload.byteLength);
+        } finally {
+          active--;
+        }
+      } catch {
+        stream.abort(new Error('blob request failed'));
+      }
+    },
+    { maxInboundStreams: 16 },
+  );
+}
+
+export interface FetchedBlob {
+  readonly header: BlobHeader;
+  readonly payload: Uint8Array;
+}
+
+export class BlobError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Requests a version; validates every frame and the payload's size against the header. */
+export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { limits: Limits; timeoutMs: number; n: number }): Promise<FetchedBlob> {
+  const signal = AbortSignal.timeout(o.timeoutMs);
+  const stream = await node.dialProtocol(peer, BLOB_PROTOCOL, { signal });
+  try {
+    await stream.sink([frame(encodeMessage(want))]);
+    let header: BlobHeader | undefined;
+    let payload: Uint8Array | undefined;
+    let filled = 0;
+    let next = 0;
+    for await (const f of readFrames(stream.source, o.limits.maxChunkBytes + 256)) {
+      if (signal.aborted) throw new BlobError('timeout', 'blob transfer timed out');
+      const m = decodeStream(f, want.run, o.limits);
+      if (!m.ok) throw new BlobError(m.reason, m.detail);
+      if (!header) {
+        if (m.msg.t === 'error') throw new BlobError(m.msg.code, m.msg.message);
+        if (m.msg.t !== 'blob') throw new BlobError('bad-type', `expected a blob header, got ${m.msg.t}`);
+        if (m.msg.hash !== want.hash) throw new BlobError('bad-field', 'the header names another version');
+        if (m.msg.n !== o.n) throw new BlobError('wrong-shape', `${m.msg.n} values, the model has ${o.n}`);
+        if (m.msg.kind === 'deltas' && !m.msg.steps!.length) throw new BlobError('bad-field', 'empty delta chain');
+        header = m.msg;
+        // Allocated only after the header passed its size checks.
+        payload = new Uint8Array(header.bytes);
+        continue;
+      }
+      if (m.msg.t !== 'chunk' || m.msg.i !== next++) throw new BlobError('bad-field', 'chunks out of order');
+      if (filled + m.msg.data.byteLength > payload!.byteLength) throw new BlobError('oversize', 'more payload than announced');
+      payload!.set(m.msg.data, filled);
+      filled += m.msg.data.byteLength;
+    }
+    if (!header || !payload) throw new BlobError('malformed', 'no response');
+    if (filled !== payload.byteLength) throw new BlobError('bad-payload', `${filled} of ${payload.byteLength} bytes received`);
+    return { header, payload };
+  } catch (e) {
+    stream.abort(e instanceof Error ? e : new Error(String(e)));
+    if (e instanceof BlobError) throw e;
+    throw new BlobError(signal.aborted ? 'timeout' : 'transport', (e as Error).message);
+  }
+}

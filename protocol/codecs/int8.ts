@@ -1,0 +1,63 @@
+// int8: the delta in blocks of B values, each block a float32 scale s = max|d|/127 and one
+// signed byte per value (round to nearest). About 1 + 4/B bytes per parameter; error ≤ s/2
+// per value, i.e. ≤ max|d in its block|/254.
+// Layout: uint32 B | ⌈n/B⌉ float32 scales | n int8 values (little-endian).
+import { CodecError, assertFinite, view, type DeltaCodec } from './codec.js';
+
+export const int8: DeltaCodec = {
+  name: 'int8',
+  lossless: false,
+  encode(base, target, opts = {}) {
+    const block = opts.block ?? 256;
+    if (!Number.isInteger(block) || block < 1 || block > 1 << 20) throw new Error(`int8: bad block size ${block}`);
+    const n = base.length;
+    const blocks = Math.ceil(n / block);
+    const out = new Uint8Array(4 + 4 * blocks + n);
+    const dv = view(out);
+    dv.setUint32(0, block, true);
+    const q = new Int8Array(out.buffer, 4 + 4 * blocks, n);
+    for (let b = 0; b < blocks; b++) {
+      const lo = b * block;
+      const hi = Math.min(n, lo + block);
+      let m = 0;
+      for (let i = lo; i < hi; i++) m = Math.max(m, Math.abs(target[i] - base[i]));
+      const s = Math.fround(m / 127);
+      dv.setFloat32(4 + 4 * b, s, true);
+      if (s === 0) continue;
+      for (let i = lo; i < hi; i++) q[i] = Math.max(-127, Math.min(127, Math.round((target[i] - base[i]) / s)));
+    }
+    return out;
+  },
+  apply(base, payload) {
+    const n = base.length;
+    if (payload.byteLength < 4) throw new CodecError('bad-payload', 'int8: payload too short');
+    const dv = view(payload);
+    const block = dv.getUint32(0, true);
+    if (block < 1) throw new CodecError('bad-payload', 'int8: block size 0');
+    const blocks = Math.ceil(n / block);
+    if (payload.byteLength !== 4 + 4 * blocks + n) throw new CodecError('bad-payload', `int8: ${payload.byteLength} bytes for ${n} values in blocks of ${block}`);
+    const out = new Float32Array(n);
+    for (let b = 0; b < blocks; b++) {
+      const s = dv.getFloat32(4 + 4 * b, true);
+      if (!Number.isFinite(s) || s < 0) throw new CodecError('non-finite', `int8: scale ${b} is ${s}`);
+      const lo = b * block;
+      const hi = Math.min(n, lo + block);
+      for (let i = lo; i < hi; i++) out[i] = base[i] + s * dv.getInt8(4 + 4 * blocks + i);
+    }
+    assertFinite(out, 'int8');
+    return out;
+  },
+  bound(d, opts = {}) {
+    const block = opts.block ?? 256;
+    let b = 0;
+    let big = 0;
+    for (let lo = 0; lo < d.length; lo += block) {
+      let m = 0;
+      for (let i = lo; i < Math.min(d.length, lo + block); i++) m = Math.max(m, Math.abs(d[i]));
+      b = Math.max(b, m / 254);
+      big = Math.max(big, m);
+    }
+    // Plus float32 rounding of the scale, the product and the sum.
+    return b * (1 + 2 ** -20) + 2 ** -22 * big;
+  },
+};
