@@ -19,8 +19,7 @@ export type RejectReason =
   | 'wrong-shape'
   | 'non-finite'
   | 'bad-payload'
-  | 'hash-mismatch'
-  | 'stale';
+  | 'hash-mismatch';
 
 export const REJECT_REASONS: ReadonlyArray<RejectReason> = [
   'oversize',
@@ -35,8 +34,9 @@ export const REJECT_REASONS: ReadonlyArray<RejectReason> = [
   'non-finite',
   'bad-payload',
   'hash-mismatch',
-  'stale',
 ];
+
+export const isRejectReason = (x: string): x is RejectReason => (REJECT_REASONS as ReadonlyArray<string>).includes(x);
 
 export interface InlineDelta {
   readonly codec: CodecName;
@@ -297,6 +297,13 @@ export function decodeStream(bytes: Uint8Array, run?: string, limits: Limits = D
   return check(() => {
     const o = decodeObject(bytes, Math.max(limits.maxChunkBytes + 64, limits.maxRequestBytes));
     if (o.t === 'chunk') return { t: 'chunk', i: uint(o, 'i'), data: bin(o, 'data', limits.maxChunkBytes) } satisfies Chunk;
+    if (o.t === 'error') {
+      // An error may answer a request that named no valid run, so it carries none.
+      if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${String(o.v)} (this peer speaks ${PROTOCOL_VERSION})`);
+      const code = o.code;
+      if (code !== 'not-found' && code !== 'bad-request' && code !== 'busy') fail('bad-field', 'unknown error code');
+      return { v: PROTOCOL_VERSION, t: 'error', code: code as StreamError['code'], message: str(o, 'message', 512) } satisfies StreamError;
+    }
     envelope(o, run);
     const r = o.run as string;
     switch (o.t) {
@@ -318,11 +325,6 @@ export function decodeStream(bytes: Uint8Array, run?: string, limits: Limits = D
           if (steps.reduce((a, st) => a + st.bytes, 0) !== bytes) fail('bad-field', 'step sizes do not add up to bytes');
         } else if (bytes !== 4 * n) fail('wrong-shape', `a state of ${n} values is ${4 * n} bytes, not ${bytes}`);
         return { v: PROTOCOL_VERSION, t: 'blob', run: r, hash: hash(o, 'hash'), kind: kind as 'state' | 'deltas', n, bytes, ...(steps ? { steps } : {}) } satisfies BlobHeader;
-      }
-      case 'error': {
-        const code = o.code;
-        if (code !== 'not-found' && code !== 'bad-request' && code !== 'busy') fail('bad-field', 'unknown error code');
-        return { v: PROTOCOL_VERSION, t: 'error', code: code as StreamError['code'], message: str(o, 'message', 512) } satisfies StreamError;
       }
       default:
         return fail('bad-type', `unknown stream message type ${JSON.stringify(String(o.t)).slice(0, 40)}`);

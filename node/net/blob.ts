@@ -4,9 +4,9 @@
 // produced lazily as the stream accepts them.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { BLOB_PROTOCOL, PROTOCOL_VERSION, type Limits } from '../../protocol/constants.js';
-import { decodeStream, encodeMessage, type BlobHeader, type StreamError, type Want } from '../../protocol/messages.js';
+import { decodeStream, encodeMessage, type BlobHeader, type RejectReason, type StreamError, type Want } from '../../protocol/messages.js';
 import type { ResponsePlan } from '../../protocol/versions.js';
-import { frame, readFrames } from './framing.js';
+import { FrameError, frame, readFrames } from './framing.js';
 
 export interface BlobServerOptions {
   readonly run: string;
@@ -16,12 +16,27 @@ export interface BlobServerOptions {
   /** Requests served at once; more get a 'busy' error (default 8). */
   readonly maxConcurrent?: number;
   readonly onServed?: (bytes: number) => void;
-  readonly onReject?: (reason: string) => void;
+  readonly onReject?: (reason: RejectReason) => void;
 }
 
-async function firstFrame(stream: Stream, max: number): Promise<Uint8Array | undefined> {
-  for await (const f of readFrames(stream.source, max)) return f;
-  return undefined;
+type Request = { readonly ok: true; readonly want: Want } | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+
+async function readRequest(stream: Stream, run: string, limits: Limits): Promise<Request> {
+  let bytes: Uint8Array | undefined;
+  try {
+    for await (const f of readFrames(stream.source, limits.maxRequestBytes)) {
+      bytes = f;
+      break;
+    }
+  } catch (e) {
+    if (e instanceof FrameError) return { ok: false, reason: e.oversize ? 'oversize' : 'malformed', detail: e.message };
+    throw e;
+  }
+  if (!bytes) return { ok: false, reason: 'malformed', detail: 'no request' };
+  const req = decodeStream(bytes, run, limits);
+  if (!req.ok) return req;
+  if (req.msg.t !== 'want') return { ok: false, reason: 'bad-type', detail: `expected a want message, got ${req.msg.t}` };
+  return { ok: true, want: req.msg };
 }
 
 export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<void> {
@@ -33,13 +48,12 @@ export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<vo
         await stream.sink(frames);
       };
       const error = (code: StreamError['code'], message: string) =>
-        reply([frame(encodeMessage({ v: PROTOCOL_VERSION, t: 'error', code, message } satisfies StreamError))]);
+        reply([frame(encodeMessage({ v: PROTOCOL_VERSION, t: 'error', code, message: message.slice(0, 512) || code } satisfies StreamError))]);
       try {
-        const bytes = await firstFrame(stream, o.limits.maxRequestBytes);
-        const req = bytes ? decodeStream(bytes, o.run, o.limits) : undefined;
-        if (!req || !req.ok || req.msg.t !== 'want') {
-          o.onReject?.(req && !req.ok ? req.reason : 'bad-type');
-          await error('bad-request', req && !req.ok ? req.detail : 'expected a want message');
+        const req = await readRequest(stream, o.run, o.limits);
+        if (!req.ok) {
+          o.onReject?.(req.reason);
+          await error('bad-request', req.detail);
           return;
         }
         if (active >= (o.maxConcurrent ?? 8)) {
@@ -48,7 +62,7 @@ export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<vo
         }
         active++;
         try {
-          const want = req.msg as Want;
+          const want = req.want;
           const plan = o.plan(want.hash, want.bases);
           if (!plan) {
             await error('not-found', `version ${want.hash.slice(0, 12)}… is not held`);
@@ -103,6 +117,9 @@ export class BlobError extends Error {
 export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { limits: Limits; timeoutMs: number; n: number }): Promise<FetchedBlob> {
   const signal = AbortSignal.timeout(o.timeoutMs);
   const stream = await node.dialProtocol(peer, BLOB_PROTOCOL, { signal });
+  // A server that stalls mid-transfer must not hold the reader forever.
+  const onAbort = () => stream.abort(new BlobError('timeout', 'blob transfer timed out'));
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     await stream.sink([frame(encodeMessage(want))]);
     let header: BlobHeader | undefined;
@@ -119,6 +136,8 @@ export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { lim
         if (m.msg.hash !== want.hash) throw new BlobError('bad-field', 'the header names another version');
         if (m.msg.n !== o.n) throw new BlobError('wrong-shape', `${m.msg.n} values, the model has ${o.n}`);
         if (m.msg.kind === 'deltas' && !m.msg.steps!.length) throw new BlobError('bad-field', 'empty delta chain');
+        // Deltas are only worth sending when smaller than the state they lead to.
+        if (m.msg.kind === 'deltas' && m.msg.bytes > 4 * o.n) throw new BlobError('oversize', `a delta chain of ${m.msg.bytes} bytes for ${o.n} values`);
         header = m.msg;
         // Allocated only after the header passed its size checks.
         payload = new Uint8Array(header.bytes);
@@ -135,6 +154,10 @@ export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { lim
   } catch (e) {
     stream.abort(e instanceof Error ? e : new Error(String(e)));
     if (e instanceof BlobError) throw e;
+    if (signal.aborted) throw new BlobError('timeout', 'blob transfer timed out');
+    if (e instanceof FrameError) throw new BlobError(e.oversize ? 'oversize' : 'malformed', e.message);
     throw new BlobError(signal.aborted ? 'timeout' : 'transport', (e as Error).message);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -9,7 +9,14 @@ export function frame(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-export class FrameError extends Error {}
+export class FrameError extends Error {
+  constructor(
+    message: string,
+    readonly oversize = false,
+  ) {
+    super(message);
+  }
+}
 
 /** Yields complete frames from a stream source; throws FrameError past `maxFrame` bytes. */
 export async function* readFrames(source: AsyncIterable<Uint8ArrayList | Uint8Array>, maxFrame: number): AsyncGenerator<Uint8Array> {
@@ -22,7 +29,7 @@ export async function* readFrames(source: AsyncIterable<Uint8ArrayList | Uint8Ar
     buf = next;
     while (buf.byteLength >= 4) {
       const len = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0, true);
-      if (len > maxFrame) throw new FrameError(`frame of ${len} bytes exceeds the limit of ${maxFrame}`);
+      if (len > maxFrame) throw new FrameError(`frame of ${len} bytes exceeds the limit of ${maxFrame}`, true);
       if (buf.byteLength < 4 + len) break;
       yield buf.slice(4, 4 + len);
       buf = buf.slice(4 + len);

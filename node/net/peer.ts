@@ -9,12 +9,13 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { CodecName, EncodeOptions } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, topicOf, type Limits } from '../../protocol/constants.js';
-import { decodeGossip, encodeMessage, type Ack, type Announce, type GossipMessage, type Have, type Hello, type RejectReason } from '../../protocol/messages.js';
+import { encodeMessage, isRejectReason, type Ack, type Announce, type GossipMessage, type Have, type Hello, type RejectReason } from '../../protocol/messages.js';
 import { applyDelta, applySteps, checkShape, createPublisher, linksOf, verifyState, type ChainLink, type Published, type Version } from '../../protocol/versions.js';
 import { BlobError, fetchBlob, serveBlobs } from './blob.js';
 import { createHost, type Host } from './host.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { createReplicaStore, type Replica, type ReplicaStore } from './replicas.js';
+import { createGossipValidator, type Verdict } from './validate.js';
 import type { PrivateKey } from '@libp2p/interface';
 
 export interface PeerOptions {
@@ -58,7 +59,8 @@ export interface MeshPeer {
   readonly metrics: PeerMetrics;
   readonly modelHash: string;
   addresses(): string[];
-  dial(addr: string): Promise<void>;
+  /** Connects to a peer by multiaddr (gives up after `timeoutMs`, default 10 s). */
+  dial(addr: string, timeoutMs?: number): Promise<void>;
   publish(values: Float32Array, metrics?: Record<string, number>): Promise<Published>;
   /** Pulls `hash` of `peer` now (also done automatically on announcements). */
   fetch(peer: string, ref: { seq: number; hash: string; parent: string | null }): Promise<Replica>;
@@ -87,7 +89,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   const publisher = createPublisher({ run: o.run, model: o.model, codec: o.codec ?? 'int8', codecOptions: o.codecOptions, history: o.history, limits });
   const mh = publisher.modelHash;
   const replicas = createReplicaStore({ model: o.model, modelHash: mh, n: o.n, dir: o.storeDir, history: o.history });
-  const restored = await replicas.restore();
+  await replicas.restore();
   const host = await createHost({
     listen: o.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     transport: o.transport ?? 'tcp',
@@ -106,10 +108,10 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   const acked = new Map<string, string>();
   const wanted = new Map<string, VersionRef>();
   const inflight = new Map<string, Promise<void>>();
-  const verified = new WeakMap<Message, { version: Version; link: ChainLink }>();
+  const accepted = new WeakMap<Message, Verdict>();
   let stopped = false;
 
-  const reject = (reason: RejectReason | string) => metrics.rejects.inc({ reason });
+  const reject = (reason: RejectReason) => metrics.rejects.inc({ reason });
   const emit = (e: VersionEvent) => {
     metrics.versionsReceived.inc();
     for (const l of listeners) l(e);
@@ -135,6 +137,10 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
    * else any connected neighbour (versions are content-addressed, so any holder will do).
    */
   const pull = async (author: string, ref: VersionRef): Promise<void> => {
+    if (members && !members.has(author)) {
+      reject('non-member');
+      throw new BlobError('non-member', `${author} is not a member of run ${o.run}`);
+    }
     const held = replicas.latest(author);
     const connected = host.getPeers().map((p) => p.toString());
     const sources = [...new Set([author, ...connected])].filter((p) => connected.includes(p));
@@ -146,7 +152,10 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
       } catch (e) {
         last = e instanceof BlobError ? e : new BlobError('transport', String(e));
         // A holder that simply lacks the version is not misbehaving.
-        if (last.reason !== 'not-found' && last.reason !== 'busy') reject(last.reason);
+        // A holder that lacks the version or is busy is not misbehaving; a broken connection
+        // is a failure, not a rejection.
+        if (isRejectReason(last.reason)) reject(last.reason);
+        else if (last.reason !== 'not-found' && last.reason !== 'busy') metrics.fetchFailures.inc({ reason: last.reason });
         continue;
       }
       metrics.bytes.inc({ direction: 'in', type: 'blob' }, res.payload.byteLength);
@@ -197,53 +206,33 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   };
 
   // The validator's first argument is the forwarding peer; authorship is the signature's.
+  const validate = createGossipValidator({ run: o.run, model: o.model, modelHash: mh, n: o.n, limits, members, replicas, metrics });
+  // The validator's first argument is the forwarding peer; authorship is the signature's.
   host.services.pubsub.topicValidators.set(topic, (_from, msg) => {
-    const data = msg.data;
-    const verdict = (reason: RejectReason) => {
-      reject(reason);
-      return TopicValidatorResult.Reject;
-    };
-    // Cheapest checks first: nothing is decoded for non-members or oversize messages.
-    const signer = msg.type === 'signed' ? msg.from.toString() : undefined;
-    if (!signer || (members && !members.has(signer))) return verdict('non-member');
-    if (data.byteLength > limits.maxGossipBytes) return verdict('oversize');
-    const d = decodeGossip(data, o.run, limits);
-    if (!d.ok) return verdict(d.reason);
-    metrics.bytes.inc({ direction: 'in', type: d.msg.t }, data.byteLength);
-    const m = d.msg;
-    if (m.t === 'hello' && m.mh !== mh) return verdict('wrong-model');
-    if (m.t !== 'announce') return TopicValidatorResult.Accept;
-    const shape = checkShape(m, mh, o.n);
-    if (!shape.ok) return verdict(shape.reason);
-    const held = replicas.latest(signer);
-    if (held && held.seq >= m.seq) return TopicValidatorResult.Ignore;
-    if (m.delta) {
-      const base = replicas.byHash(m.delta.base);
-      if (base) {
-        const r = applyDelta(o.model, base, m.delta.codec, m.delta.payload, m);
-        if (!r.ok) return verdict(r.reason);
-        verified.set(msg, { version: { ...r.msg, parent: m.parent }, link: { hash: m.hash, parent: m.delta.base, delta: { codec: m.delta.codec, payload: m.delta.payload } } });
-      }
-    }
+    const v = validate(msg.type === 'signed' ? msg.from.toString() : undefined, msg.data);
+    if (v.result === 'reject') return TopicValidatorResult.Reject;
+    metrics.bytes.inc({ direction: 'in', type: v.msg.t }, msg.data.byteLength);
+    if (v.result === 'ignore') return TopicValidatorResult.Ignore;
+    accepted.set(msg, v);
     return TopicValidatorResult.Accept;
   });
 
   host.services.pubsub.addEventListener('message', (evt) => {
     const msg = evt.detail;
-    if (msg.topic !== topic || msg.type !== 'signed') return;
+    const v = accepted.get(msg);
+    if (msg.topic !== topic || msg.type !== 'signed' || !v || v.result !== 'accept') return;
     const peer = msg.from.toString();
-    const d = decodeGossip(msg.data, o.run, limits);
-    if (!d.ok) return;
-    const m = d.msg;
+    const m = v.msg;
     if (m.t === 'announce') {
-      const ok = verified.get(msg);
-      if (ok) void store(peer, ok.version, 'inline', m.metrics, [ok.link]);
+      if (v.verified) void store(peer, v.verified.version, 'inline', m.metrics, [v.verified.link]);
       else if (replicas.latest(peer)?.hash !== m.hash) want(peer, { seq: m.seq, hash: m.hash, parent: m.parent, metrics: m.metrics });
     } else if (m.t === 'hello' && m.head) {
       const held = replicas.latest(peer);
       if (!held || held.seq < m.head.seq) want(peer, { seq: m.head.seq, hash: m.head.hash, parent: null });
     } else if (m.t === 'ack' && m.peer === self) {
       acked.set(peer, m.hash);
+    } else if (m.t === 'have' && m.peer === self && m.hashes.length) {
+      acked.set(peer, m.hashes[m.hashes.length - 1]);
     }
   });
 
@@ -265,14 +254,21 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   };
   const sayHello = () => gossip(hello()).catch(() => undefined);
   void sayHello();
+  // A peer that just joined the topic learns our head at once rather than at the next timer
+  // tick (after a short delay, so its subscription has settled on both sides).
+  // It also learns which of its versions we hold (after our restart, so it need not resend).
+  host.services.pubsub.addEventListener('subscription-change', (evt) => {
+    if (stopped || !evt.detail.subscriptions.some((s) => s.topic === topic && s.subscribe)) return;
+    const peer = evt.detail.peerId.toString();
+    setTimeout(() => {
+      if (stopped) return;
+      void sayHello();
+      const held = replicas.latest(peer);
+      if (held) void gossip({ v: PROTOCOL_VERSION, t: 'have', run: o.run, peer, hashes: [held.hash] } satisfies Have).catch(() => undefined);
+    }, 200).unref();
+  });
   const timer = (o.helloIntervalMs ?? 5000) > 0 ? setInterval(sayHello, o.helloIntervalMs ?? 5000) : undefined;
   timer?.unref();
-  // After a restart, say what we already hold so senders need not resend it.
-  for (const p of restored) {
-    const r = replicas.latest(p)!;
-    void gossip({ v: PROTOCOL_VERSION, t: 'have', run: o.run, peer: p, hashes: [r.hash] } satisfies Have).catch(() => undefined);
-  }
-
   return {
     id: self,
     host,
@@ -280,8 +276,8 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     metrics,
     modelHash: mh,
     addresses: () => host.getMultiaddrs().map((a) => a.toString()),
-    async dial(addr) {
-      await host.dial(multiaddr(addr));
+    async dial(addr, timeoutMs = 10_000) {
+      await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(timeoutMs) });
     },
     async publish(values, m) {
       if (values.length !== o.n) throw new Error(`publish: ${values.length} values, the model has ${o.n}`);

@@ -4,9 +4,9 @@ import { createPeer, type MeshPeer, type PeerOptions } from '../../node/net/peer
 export const TEST_MODEL = { kind: 'mlp', input: [1, 28, 28], hidden: [64], classes: 10 } as const;
 export const TEST_N = 784 * 64 + 64 + 64 * 10 + 10;
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const t0 = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -27,3 +27,8 @@ export async function line(n: number, opts: Partial<PeerOptions> & { run: string
 }
 
 export const stopAll = (peers: ReadonlyArray<MeshPeer>) => Promise.allSettled(peers.map((p) => p.stop()));
+
+/** How many messages `peer` rejected for `reason` (from its Prometheus counter). */
+export async function rejectCount(peer: MeshPeer, reason: string): Promise<number> {
+  return (await peer.metrics.rejects.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}

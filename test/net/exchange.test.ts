@@ -29,6 +29,7 @@ describe.each(CODEC_NAMES)('version exchange with the %s codec', (codec) => {
         }
       }
       // Deltas travelled inline (no pulls needed); the first version is pulled as a full state.
+      await waitFor('every version event', () => peers.slice(1).every((p) => via.get(p.id)?.length === 51));
       for (const p of peers.slice(1)) {
         const kinds = via.get(p.id)!;
         expect(kinds[0]).toBe('state');
@@ -57,6 +58,7 @@ describe('large deltas', () => {
         const pub = await peers[0].publish(x);
         await waitFor(`version ${v}`, () => peers.slice(1).every((p) => p.replicas.latest(peers[0].id)?.hash === pub.version.hash));
       }
+      await waitFor('every version event', () => via[1].length === 5 && via[2].length === 5);
       // Later versions come as delta chains from the base the puller holds, not full states,
       // from the author and, two hops away, relayed by the neighbour that holds them.
       for (const i of [1, 2]) {
