@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { mergeCommand } from './merge.js';
+import { nodeCommand } from './node.js';
 import { trainCommand } from './train.js';
 
 const program = new Command('mergemesh')
@@ -11,6 +12,7 @@ const program = new Command('mergemesh')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
   .addCommand(mergeCommand())
+  .addCommand(nodeCommand())
   .addCommand(benchCommand());
 
 await program.parseAsync(process.argv);
