@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { benchLap, benchMerges, type MergeBenchLine } from '../bench/merge.js';
 import { benchTrain, type TrainBenchResult } from '../bench/train.js';
+import { benchBlob, benchCodecs, benchLatency, type WireBenchLine } from '../bench/wire.js';
 import type { MergeMethod } from '../merge/merge.js';
 import { MODEL_KINDS, type ModelKind } from '../model/def.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../train/optimizer.js';
@@ -22,6 +23,22 @@ function emit(json: boolean | undefined, r: TrainBenchResult): void {
         `${Math.round(r.compute_fraction * 100)}% in ORT; reference GEMM ${r.reference_gemm_gflops} GFLOP/s\n`,
     );
   }
+}
+
+function emitWire(json: boolean | undefined, r: WireBenchLine): void {
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else if (r.bench === 'codec')
+    process.stdout.write(
+      `codec ${r.codec}: ${r.ratio}× of fp32 (${r.bytes_per_version} bytes per version of ${r.params} parameters), encode ${r.encode_ms} ms, max |error| ${r.max_abs_error}, relative error ${r.rel_error}\n`,
+    );
+  else if (r.bench === 'blob') process.stdout.write(`blob: ${r.mb_per_s} MB/s for ${r.mb} MB between two processes (median of ${r.runs.join(', ')} ms); plain TCP ${r.tcp_reference_mb_per_s} MB/s\n`);
+  else process.stdout.write(`announcement latency over ${r.hops} hops: median ${r.ms} ms, p90 ${r.p90_ms} ms (${r.runs} announcements)\n`);
+}
+
+async function wireFigures(f: { json?: boolean; quiet?: boolean }): Promise<void> {
+  for (const l of await benchCodecs(11, status(f.quiet))) emitWire(f.json, l);
+  emitWire(f.json, await benchBlob(5, status(f.quiet)));
+  emitWire(f.json, await benchLatency(20, status(f.quiet)));
 }
 
 const status = (quiet?: boolean) => (line: string) => {
@@ -58,6 +75,12 @@ export function benchCommand(): Command {
       }),
     );
   bench
+    .command('wire')
+    .description('Bytes per version of each delta codec, blob throughput between two processes, announcement latency over 3 hops.')
+    .option('--json', 'one JSON line per figure')
+    .option('--quiet', 'no status lines on stderr')
+    .action((f: { json?: boolean; quiet?: boolean }) => runCommand(() => wireFigures(f)));
+  bench
     .command('all')
     .description('The standard set (what `npm run bench` runs).')
     .option('--json', 'one JSON line per figure')
@@ -69,6 +92,7 @@ export function benchCommand(): Command {
         }
         for (const l of benchLap()) emitLine(f.json, l);
         for (const threads of [1, 2]) for (const l of await benchMerges(['activation', 'weight'], 5, status(f.quiet), threads)) emitLine(f.json, l);
+        await wireFigures(f);
       }),
     );
   return bench;
