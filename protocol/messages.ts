@@ -139,9 +139,17 @@ export type Checked<T> = { readonly ok: true; readonly msg: T } | { readonly ok:
 const packr = new Packr({ moreTypes: true, useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ moreTypes: true, useRecords: false, mapsAsObjects: true });
 
+// msgpackr's moreTypes (on, so typed arrays never corrupt) writes a Uint8Array as its own
+// typed-array extension; a Buffer view of the same bytes is written as standard msgpack bin,
+// which every msgpack library reads.
+const asBin = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 export function encodeMessage(msg: GossipMessage | StreamMessage): Uint8Array {
+  let wire: unknown = msg;
+  if (msg.t === 'announce' && msg.delta) wire = { ...msg, delta: { ...msg.delta, payload: asBin(msg.delta.payload) } };
+  else if (msg.t === 'chunk') wire = { ...msg, data: asBin(msg.data) };
   // Copy: pack() returns a slice of a shared slab.
-  return Uint8Array.from(packr.pack(msg));
+  return Uint8Array.from(packr.pack(wire));
 }
 
 class Invalid extends Error {
@@ -178,7 +186,8 @@ const uint = (o: Record<string, unknown>, k: string, max = Number.MAX_SAFE_INTEG
 };
 const bin = (o: Record<string, unknown>, k: string, max: number): Uint8Array => {
   const v = o[k];
-  if (!(v instanceof Uint8Array)) fail('bad-field', `${k} must be binary`);
+  // Only msgpack bin (decoded as a Buffer), not extension types that happen to hold bytes.
+  if (!Buffer.isBuffer(v)) fail('bad-field', `${k} must be msgpack bin`);
   if ((v as Uint8Array).byteLength > max) fail('oversize', `${k} is ${(v as Uint8Array).byteLength} bytes (limit ${max})`);
   return v as Uint8Array;
 };
@@ -204,7 +213,8 @@ function decodeObject(bytes: Uint8Array, maxBytes: number): Record<string, unkno
   if (bytes.byteLength > maxBytes) fail('oversize', `${bytes.byteLength} bytes (limit ${maxBytes})`);
   let o: unknown;
   try {
-    o = unpackr.unpack(bytes);
+    // From a Buffer, msgpack bin decodes as Buffer views, told apart from extension types.
+    o = unpackr.unpack(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
     fail('malformed', `not msgpack: ${(e as Error).message}`);
   }

@@ -86,7 +86,6 @@ export const nodeConfigSchema = z.strictObject({
     .strictObject({
       max_gossip_bytes: z.number().int().min(1024).max(3 * 1024 * 1024).default(DEFAULT_LIMITS.maxGossipBytes),
       inline_delta_bytes: z.number().int().min(0).default(DEFAULT_LIMITS.inlineDeltaBytes),
-      max_chunk_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(DEFAULT_LIMITS.maxChunkBytes),
     })
     .prefault({})
     .refine((l) => l.inline_delta_bytes < l.max_gossip_bytes, { message: 'inline_delta_bytes must be below max_gossip_bytes', path: ['inline_delta_bytes'] }),

@@ -112,7 +112,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
     throw new ConfigError((e as Error).message);
   }
   const psk = cfg.psk ? await readPsk(cfg.psk) : undefined;
-  const limits: Limits = { ...DEFAULT_LIMITS, maxGossipBytes: cfg.limits.max_gossip_bytes, inlineDeltaBytes: cfg.limits.inline_delta_bytes, maxChunkBytes: cfg.limits.max_chunk_bytes };
+  const limits: Limits = { ...DEFAULT_LIMITS, maxGossipBytes: cfg.limits.max_gossip_bytes, inlineDeltaBytes: cfg.limits.inline_delta_bytes };
   const metrics = createPeerMetrics();
   const gauges = {
     round: new Gauge({ name: 'mergemesh_round', help: 'Rounds completed by this peer', registers: [metrics.registry] }),
