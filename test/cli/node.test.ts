@@ -23,7 +23,8 @@ function startNodeProcess(config: string): Proc {
   const stderr: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
   createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': it comes after stdout has been read to the end.
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   return { child, events, stderr, exit };
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CODECS, CODEC_NAMES } from '../../protocol/codecs/index.js';
 import type { MeshPeer, VersionEvent } from '../../node/net/peer.js';
 import { createRng } from '../../node/util/rng.js';
-import { line, stopAll, TEST_N, waitFor } from '../helpers/mesh.js';
+import { line, rejectCount, stopAll, TEST_N, waitFor } from '../helpers/mesh.js';
 
 describe.each(CODEC_NAMES)('version exchange with the %s codec', (codec) => {
   it('4 peers in a line: replicas track a 50-version chain, hash for hash', async () => {
@@ -65,6 +65,33 @@ describe('large deltas', () => {
         expect(via[i][0]).toBe('state');
         expect(via[i].slice(1)).toEqual(['deltas', 'deltas', 'deltas', 'deltas']);
       }
+    } finally {
+      await stopAll(peers);
+    }
+  });
+});
+
+describe('a ring of 6 peers, all publishing at once', () => {
+  it('every peer ends holding every other peer\'s latest version, hash for hash', async () => {
+    const peers = await line(6, { run: 'ring-6', codec: 'int8' });
+    try {
+      // Close the ring: 5 – 0.
+      await peers[0].dial(peers[5].addresses()[0]);
+      await waitFor('ring', () => peers[0].subscribers().includes(peers[5].id) && peers[5].subscribers().includes(peers[0].id));
+      const rng = createRng(4);
+      const xs = peers.map(() => Float32Array.from({ length: TEST_N }, () => rng.normal() * 0.05));
+      const heads = new Map<string, string>();
+      for (let v = 0; v < 10; v++) {
+        await Promise.all(
+          peers.map(async (p, i) => {
+            for (let j = 0; j < TEST_N; j += 7) xs[i][j] += rng.normal() * 1e-3;
+            heads.set(p.id, (await p.publish(xs[i])).version.hash);
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await waitFor('all replicas current', () => peers.every((p) => peers.every((q) => q === p || p.replicas.latest(q.id)?.hash === heads.get(q.id))), 30_000);
+      for (const p of peers) expect(await rejectCount(p, 'hash-mismatch')).toBe(0);
     } finally {
       await stopAll(peers);
     }
