@@ -110,6 +110,12 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   const inflight = new Map<string, Promise<void>>();
   const accepted = new WeakMap<Message, Verdict>();
   let stopped = false;
+  // Stores in progress: stop() waits for them, so no version event follows it.
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    const q = p.catch(() => undefined).finally(() => pending.delete(q));
+    pending.add(q);
+  };
 
   const reject = (reason: RejectReason) => metrics.rejects.inc({ reason });
   const emit = (e: VersionEvent) => {
@@ -220,11 +226,11 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   host.services.pubsub.addEventListener('message', (evt) => {
     const msg = evt.detail;
     const v = accepted.get(msg);
-    if (msg.topic !== topic || msg.type !== 'signed' || !v || v.result !== 'accept') return;
+    if (stopped || msg.topic !== topic || msg.type !== 'signed' || !v || v.result !== 'accept') return;
     const peer = msg.from.toString();
     const m = v.msg;
     if (m.t === 'announce') {
-      if (v.verified) void store(peer, v.verified.version, 'inline', m.metrics, [v.verified.link]);
+      if (v.verified) track(store(peer, v.verified.version, 'inline', m.metrics, [v.verified.link]));
       else if (replicas.latest(peer)?.hash !== m.hash) want(peer, { seq: m.seq, hash: m.hash, parent: m.parent, metrics: m.metrics });
     } else if (m.t === 'hello' && m.head) {
       const held = replicas.latest(peer);
@@ -307,7 +313,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
-      await Promise.allSettled([...inflight.values()]);
+      await Promise.allSettled([...inflight.values(), ...pending]);
       await host.stop();
     },
   };
