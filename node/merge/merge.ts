@@ -104,18 +104,33 @@ export async function mergeModels(rt: Runtime, model: Model, weights: ReadonlyAr
     }
   }
 
-  let repaired: MergeResult['repaired'] = 'none';
-  const repair = opts.repair ?? 'auto';
-  if (repair !== 'none' && opts.data && merged.heads === 1) {
-    if (hasBatchNorm(merged)) {
-      out = await resetBatchNorm(rt, merged, out, opts.data.ds, opts.data.indices);
-      repaired = 'batchnorm';
-    } else if (repair === 'repair' && (model.def.kind === 'mlp' || model.def.kind === 'cnn')) {
-      // Averaging has no plan of its own: REPAIR it unit by unit (the identity merge).
-      const full = new Map(model.spec.groups.map((g) => [g.name, plan.get(g.name) ?? identityMerge(g.size, mix)]));
-      out = await repairActivations(rt, model, weights, merged, out, full, opts.data.ds, opts.data.indices);
-      repaired = 'repair';
-    }
-  }
+  const r = await repairMerge(rt, model, weights, merged, out, plan, mix, opts.data, opts.repair ?? 'auto');
+  out = r.weights;
+  const repaired = r.repaired;
   return { model: merged, weights: out, alignments, plan, repaired, ms: performance.now() - t0 };
+}
+
+/**
+ * Repairs a merged model's activation statistics: BatchNorm statistics recomputed on `data`
+ * ('auto' and 'repair'), or REPAIR for models without normalisation ('repair' only).
+ */
+export async function repairMerge(
+  rt: Runtime,
+  model: Model,
+  sources: ReadonlyArray<Float32Array>,
+  merged: Model,
+  weights: Float32Array,
+  plan: MergePlan,
+  mix: ReadonlyArray<number>,
+  data: MergeOptions['data'],
+  mode: NonNullable<MergeOptions['repair']>,
+): Promise<{ weights: Float32Array; repaired: MergeResult['repaired'] }> {
+  if (mode === 'none' || !data || merged.heads !== 1) return { weights, repaired: 'none' };
+  if (hasBatchNorm(merged)) return { weights: await resetBatchNorm(rt, merged, weights, data.ds, data.indices), repaired: 'batchnorm' };
+  if (mode === 'repair' && (model.def.kind === 'mlp' || model.def.kind === 'cnn')) {
+    // Averaging has no plan of its own: REPAIR it unit by unit (the identity merge).
+    const full = new Map(model.spec.groups.map((g) => [g.name, plan.get(g.name) ?? identityMerge(g.size, mix)]));
+    return { weights: await repairActivations(rt, model, sources, merged, weights, full, data.ds, data.indices), repaired: 'repair' };
+  }
+  return { weights, repaired: 'none' };
 }

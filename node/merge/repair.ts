@@ -129,3 +129,38 @@ export async function repairActivations(
   }
   return out;
 }
+
+/**
+ * Data-free norm repair of an average: each merged unit's incoming weights (every tensor its
+ * group indexes on axis 0, e.g. a weight row and its bias) are rescaled to the mean norm they
+ * had in the sources. Averaging units that do not correspond (models of different tasks, or
+ * not aligned) shrinks them by up to 1/√n — the variance collapse REPAIR fixes with data;
+ * this fixes its first-order part with none, identically on every agent. Normalisation
+ * parameters are left alone (a norm layer rescales anyway). Returns new weights.
+ */
+export function restoreNorms(model: Model, merged: Float32Array, sources: ReadonlyArray<Float32Array>): Float32Array {
+  const out = merged.slice();
+  for (const g of model.spec.groups) {
+    const writers = g.members.filter((m) => m.axis === 0 && !/norm|\.bn\d*\./.test(m.tensor)).map((m) => model.layout.entry(m.tensor));
+    if (!writers.length) continue;
+    for (let u = 0; u < g.size; u++) {
+      const normOf = (w: Float32Array) => {
+        let s = 0;
+        for (const e of writers) {
+          const rest = e.size / e.shape[0];
+          for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) s += w[k] * w[k];
+        }
+        return Math.sqrt(s);
+      };
+      const target = sources.reduce((a, w) => a + normOf(w), 0) / sources.length;
+      const now = normOf(out);
+      if (now <= 1e-12) continue;
+      const f = target / now;
+      for (const e of writers) {
+        const rest = e.size / e.shape[0];
+        for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) out[k] *= f;
+      }
+    }
+  }
+  return out;
+}

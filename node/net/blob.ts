@@ -78,16 +78,16 @@ export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<vo
             bytes: plan.payload.byteLength,
             ...(plan.kind === 'deltas' ? { steps: plan.steps } : {}),
           };
-          const chunk = o.limits.maxChunkBytes;
+          let sent = 0;
           await reply(
-            (async function* () {
-              yield frame(encodeMessage(header));
-              for (let i = 0, off = 0; off < plan.payload.byteLength; i++, off += chunk) {
-                yield frame(encodeMessage({ t: 'chunk', i, data: plan.payload.subarray(off, off + chunk) }));
+            (function* () {
+              for (const f of blobFrames(header, plan.payload, o.limits.maxChunkBytes)) {
+                sent += f.byteLength;
+                yield f;
               }
             })(),
           );
-          o.onServed?.(plan.payload.byteLength);
+          o.onServed?.(sent);
         } finally {
           active--;
         }
@@ -99,9 +99,20 @@ export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<vo
   );
 }
 
+/** The frames of a response, produced lazily (one chunk in memory at a time). */
+export function* blobFrames(header: BlobHeader, payload: Uint8Array, chunk: number): Generator<Uint8Array> {
+  yield frame(encodeMessage(header));
+  for (let i = 0, off = 0; off < payload.byteLength; i++, off += chunk) yield frame(encodeMessage({ t: 'chunk', i, data: payload.subarray(off, off + chunk) }));
+}
+
+/** The request frame of a want. */
+export const wantFrame = (want: Want): Uint8Array => frame(encodeMessage(want));
+
 export interface FetchedBlob {
   readonly header: BlobHeader;
   readonly payload: Uint8Array;
+  /** Bytes of every frame received (header and chunks, with their length prefixes). */
+  readonly wireBytes: number;
 }
 
 export class BlobError extends Error {
@@ -121,13 +132,15 @@ export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { lim
   const onAbort = () => stream.abort(new BlobError('timeout', 'blob transfer timed out'));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await stream.sink([frame(encodeMessage(want))]);
+    await stream.sink([wantFrame(want)]);
     let header: BlobHeader | undefined;
     let payload: Uint8Array | undefined;
     let filled = 0;
     let next = 0;
+    let wireBytes = 0;
     for await (const f of readFrames(stream.source, o.limits.maxChunkBytes + 256)) {
       if (signal.aborted) throw new BlobError('timeout', 'blob transfer timed out');
+      wireBytes += 4 + f.byteLength;
       const m = decodeStream(f, want.run, o.limits);
       if (!m.ok) throw new BlobError(m.reason, m.detail);
       if (!header) {
@@ -150,7 +163,7 @@ export async function fetchBlob(node: Libp2p, peer: PeerId, want: Want, o: { lim
     }
     if (!header || !payload) throw new BlobError('malformed', 'no response');
     if (filled !== payload.byteLength) throw new BlobError('bad-payload', `${filled} of ${payload.byteLength} bytes received`);
-    return { header, payload };
+    return { header, payload, wireBytes };
   } catch (e) {
     stream.abort(e instanceof Error ? e : new Error(String(e)));
     if (e instanceof BlobError) throw e;

@@ -6,7 +6,7 @@ export interface PeerMetrics {
   readonly registry: Registry;
   readonly versionsSent: Counter;
   readonly versionsReceived: Counter;
-  /** Bytes by direction and message type (announce, hello, ack, have, blob). */
+  /** Bytes by direction and message type (announce, hello, ack, have, want, blob). */
   readonly bytes: Counter<'direction' | 'type'>;
   readonly rejects: Counter<'reason'>;
   /** Pulls that failed for reasons other than a rejected message (timeouts, broken streams). */

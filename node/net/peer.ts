@@ -9,9 +9,9 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { CodecName, EncodeOptions } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, topicOf, type Limits } from '../../protocol/constants.js';
-import { encodeMessage, isRejectReason, type Ack, type Announce, type GossipMessage, type Have, type Hello, type RejectReason } from '../../protocol/messages.js';
+import { encodeMessage, isRejectReason, type Ack, type Announce, type GossipMessage, type Have, type Hello, type RejectReason, type Want } from '../../protocol/messages.js';
 import { applyDelta, applySteps, checkShape, createPublisher, linksOf, verifyState, type ChainLink, type Published, type Version } from '../../protocol/versions.js';
-import { BlobError, fetchBlob, serveBlobs } from './blob.js';
+import { BlobError, fetchBlob, serveBlobs, wantFrame } from './blob.js';
 import { createHost, type Host } from './host.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { createReplicaStore, type Replica, type ReplicaStore } from './replicas.js';
@@ -44,6 +44,20 @@ export interface PeerOptions {
   /** Hello period (ms); 0 sends one at start only. */
   readonly helloIntervalMs?: number;
   readonly acks?: boolean;
+  /**
+   * Whose versions to keep (default: every member's). Others' announcements are still
+   * validated and forwarded, but neither stored nor pulled: a peer holds only what it merges.
+   */
+  readonly follow?: (peer: string) => boolean;
+}
+
+export interface HeardVersion {
+  readonly seq: number;
+  readonly hash: string;
+  readonly parent: string | null;
+  readonly metrics?: Readonly<Record<string, number>>;
+  /** Date.now() when it was heard of. */
+  readonly at: number;
 }
 
 export interface VersionEvent {
@@ -65,6 +79,10 @@ export interface MeshPeer {
   /** Pulls `hash` of `peer` now (also done automatically on announcements). */
   fetch(peer: string, ref: { seq: number; hash: string; parent: string | null }): Promise<Replica>;
   onVersion(fn: (e: VersionEvent) => void): () => void;
+  /** Bytes sent and received so far, by message type (what mergemesh_bytes_total counts). */
+  bytes(): { readonly in: ReadonlyMap<string, number>; readonly out: ReadonlyMap<string, number> };
+  /** The newest version of `peer` announced (held or not yet). */
+  heard(peer: string): HeardVersion | undefined;
   /** Peers seen subscribed to the run's topic. */
   subscribers(): string[];
   /** Neighbour → the last of our versions it acknowledged. */
@@ -107,6 +125,12 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   const listeners = new Set<(e: VersionEvent) => void>();
   const acked = new Map<string, string>();
   const wanted = new Map<string, VersionRef>();
+  const heard = new Map<string, HeardVersion>();
+  const follows = o.follow ?? (() => true);
+  const hear = (peer: string, ref: VersionRef) => {
+    const cur = heard.get(peer);
+    if (!cur || ref.seq > cur.seq) heard.set(peer, { ...ref, at: Date.now() });
+  };
   const inflight = new Map<string, Promise<void>>();
   const accepted = new WeakMap<Message, Verdict>();
   let stopped = false;
@@ -118,6 +142,12 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   };
 
   const reject = (reason: RejectReason) => metrics.rejects.inc({ reason });
+  // Bytes by direction and type, in the Prometheus counter and in a plain tally read synchronously.
+  const tally = { in: new Map<string, number>(), out: new Map<string, number>() };
+  const count = (direction: 'in' | 'out', type: string, n: number) => {
+    metrics.bytes.inc({ direction, type }, n);
+    tally[direction].set(type, (tally[direction].get(type) ?? 0) + n);
+  };
   const emit = (e: VersionEvent) => {
     metrics.versionsReceived.inc();
     for (const l of listeners) l(e);
@@ -127,7 +157,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     const bytes = encodeMessage(msg);
     if (bytes.byteLength > limits.maxGossipBytes) throw new Error(`${msg.t} message of ${bytes.byteLength} bytes exceeds the gossip limit`);
     const { recipients } = await host.services.pubsub.publish(topic, bytes);
-    metrics.bytes.inc({ direction: 'out', type: msg.t }, bytes.byteLength * recipients.length);
+    count('out', msg.t, bytes.byteLength * recipients.length);
   };
 
   const store = async (peer: string, version: Version, via: VersionEvent['via'], m?: Readonly<Record<string, number>>, links?: ReadonlyArray<ChainLink>) => {
@@ -154,7 +184,9 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     for (const source of sources) {
       let res;
       try {
-        res = await fetchBlob(host, peerIdFromString(source), { v: PROTOCOL_VERSION, t: 'want', run: o.run, hash: ref.hash, bases: held ? [held.hash] : [] }, { limits, timeoutMs: o.fetchTimeoutMs ?? 30_000, n: o.n });
+        const req: Want = { v: PROTOCOL_VERSION, t: 'want', run: o.run, hash: ref.hash, bases: held ? [held.hash] : [] };
+        count('out', 'want', wantFrame(req).byteLength);
+        res = await fetchBlob(host, peerIdFromString(source), req, { limits, timeoutMs: o.fetchTimeoutMs ?? 30_000, n: o.n });
       } catch (e) {
         last = e instanceof BlobError ? e : new BlobError('transport', String(e));
         // A holder that simply lacks the version is not misbehaving.
@@ -164,7 +196,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
         else if (last.reason !== 'not-found' && last.reason !== 'busy') metrics.fetchFailures.inc({ reason: last.reason });
         continue;
       }
-      metrics.bytes.inc({ direction: 'in', type: 'blob' }, res.payload.byteLength);
+      count('in', 'blob', res.wireBytes);
       let checked;
       if (res.header.kind === 'state') {
         checked = verifyState(o.model, o.n, res.payload, ref);
@@ -217,7 +249,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
   host.services.pubsub.topicValidators.set(topic, (_from, msg) => {
     const v = validate(msg.type === 'signed' ? msg.from.toString() : undefined, msg.data);
     if (v.result === 'reject') return TopicValidatorResult.Reject;
-    metrics.bytes.inc({ direction: 'in', type: v.msg.t }, msg.data.byteLength);
+    count('in', v.msg.t, msg.data.byteLength);
     if (v.result === 'ignore') return TopicValidatorResult.Ignore;
     accepted.set(msg, v);
     return TopicValidatorResult.Accept;
@@ -229,7 +261,14 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     if (stopped || msg.topic !== topic || msg.type !== 'signed' || !v || v.result !== 'accept') return;
     const peer = msg.from.toString();
     const m = v.msg;
+    if ((m.t === 'announce' || m.t === 'hello') && !follows(peer)) return;
     if (m.t === 'announce') {
+      hear(peer, { seq: m.seq, hash: m.hash, parent: m.parent, metrics: m.metrics });
+      const held = replicas.latest(peer);
+      if (held?.hash === m.hash) {
+        if (!held.metrics && m.metrics) track(replicas.set(peer, held, m.metrics));
+        return;
+      }
       if (v.verified) track(store(peer, v.verified.version, 'inline', m.metrics, [v.verified.link]));
       else if (replicas.latest(peer)?.hash !== m.hash) want(peer, { seq: m.seq, hash: m.hash, parent: m.parent, metrics: m.metrics });
     } else if (m.t === 'hello' && m.head) {
@@ -249,7 +288,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
       // Our own versions, else a neighbour's we hold (content-addressed, so relaying is safe).
       return publisher.plan(hash, bases) ?? replicas.plan(hash, bases);
     },
-    onServed: (b) => metrics.bytes.inc({ direction: 'out', type: 'blob' }, b),
+    onServed: (b) => count('out', 'blob', b),
     onReject: (r) => reject(r),
   });
   host.services.pubsub.subscribe(topic);
@@ -293,9 +332,15 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
       return p;
     },
     async fetch(peer, ref) {
+      // A pull of this peer may already be under way: let it finish first.
+      await inflight.get(peer);
+      const held = replicas.latest(peer);
+      if (held && held.seq >= ref.seq) return held;
       await pull(peer, ref);
       return replicas.latest(peer)!;
     },
+    heard: (peer) => heard.get(peer),
+    bytes: () => tally,
     onVersion(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

@@ -45,7 +45,10 @@ export function createGossipValidator(o: ValidatorOptions): GossipValidator {
     const shape = checkShape(m, o.modelHash, o.n);
     if (!shape.ok) return reject(shape.reason, shape.detail);
     const held = o.replicas.latest(signer);
-    if (held && held.seq >= m.seq) return { result: 'ignore', msg: m };
+    // Old news is ignored; the same version again only when it adds nothing (a version pulled
+    // after a hello arrives without the metrics its announcement carries).
+    if (held && (held.seq > m.seq || (held.seq === m.seq && (held.hash !== m.hash || held.metrics || !m.metrics)))) return { result: 'ignore', msg: m };
+    if (held && held.seq === m.seq) return { result: 'accept', msg: m };
     if (!m.delta) return { result: 'accept', msg: m };
     const base = o.replicas.byHash(m.delta.base);
     // Without the base the delta cannot be checked here; the receiver pulls by hash instead.
