@@ -60,6 +60,8 @@ export interface Trainer {
   dispose(): Promise<void>;
 }
 
+const sharedGraphs = new WeakMap<Model, Map<string, { compiled: CompiledModel; users: number }>>();
+
 export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trainer {
   const { runtime, model, optimizer } = opts;
   const batch = opts.batch;
@@ -72,9 +74,17 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
   const state: TrainState = { weights: initial.slice(), opt: fresh(), step: 0 };
   const graphs = new Map<string, CompiledModel>();
   const graphFor = async (steps: number, pixels: InputScaling): Promise<CompiledModel> => {
-    const key = `${steps}:${pixels.scale}:${pixels.shift}`;
+    const target = await runtime.target();
+    const key = `${JSON.stringify(optimizer)}:${batch}:${steps}:${pixels.scale}:${pixels.shift}:${target.nchwcBlock ?? 0}`;
     let m = graphs.get(key);
-    if (!m) graphs.set(key, (m = compiledModel(encodeModel(trainStepGraph(model, optimizer, { batch, steps, pixels }, await runtime.target())))));
+    if (m) return m;
+    // Trainers of one model (a simulated cluster's agents) share the encoded graph.
+    let shared = sharedGraphs.get(model);
+    if (!shared) sharedGraphs.set(model, (shared = new Map()));
+    let entry = shared.get(key);
+    if (!entry) shared.set(key, (entry = { compiled: compiledModel(encodeModel(trainStepGraph(model, optimizer, { batch, steps, pixels }, target))), users: 0 }));
+    entry.users++;
+    graphs.set(key, (m = entry.compiled));
     return m;
   };
   const sampleSize = model.input[0] * model.input[1] * model.input[2];
@@ -149,8 +159,17 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
       };
     },
     async dispose() {
-      await Promise.all([...graphs.values()].map((m) => runtime.release(m)));
+      const shared = sharedGraphs.get(model);
+      const unused: CompiledModel[] = [];
+      for (const [key, m] of graphs) {
+        const entry = shared?.get(key);
+        // The sessions go when the last trainer using them is disposed.
+        if (entry && --entry.users > 0) continue;
+        shared?.delete(key);
+        unused.push(m);
+      }
       graphs.clear();
+      await Promise.all(unused.map((m) => runtime.release(m)));
     },
   };
 }
