@@ -1,0 +1,105 @@
+// One merge-and-train agent: its model, its data shard, its optimiser, its frame. It trains
+// and merges when told to; the loop (loop.ts) decides when, and talks to the network.
+import type { Dataset } from '../data/dataset.js';
+import type { Model } from '../model/model.js';
+import type { OptimizerConfig } from '../train/optimizer.js';
+import { createTrainer, type Trainer } from '../train/trainer.js';
+import type { Runtime } from '../tensor/runtime/pool.js';
+import { createRng } from '../util/rng.js';
+import { mergeStep, type MergeInput, type MergeReport, type StrategyConfig } from './strategy.js';
+
+export interface AgentOptions {
+  readonly index: number;
+  readonly runtime: Runtime;
+  /** Shared by every agent of a run (compiled graphs are cached per model). */
+  readonly model: Model;
+  readonly shard: Dataset;
+  /** Unlabelled samples used for alignment and norm repair (own shard by default). */
+  readonly alignData: { readonly ds: Dataset; readonly indices: ArrayLike<number> };
+  readonly optimizer: OptimizerConfig;
+  readonly batch: number;
+  readonly epochsPerRound: number;
+  /** Fresh optimiser state every round (DIMAT's choice) or kept across rounds. */
+  readonly resetOptimizer: boolean;
+  readonly strategy: StrategyConfig;
+  readonly seed: number;
+  readonly initial: Float32Array;
+  /** The frame the initial weights are in (agents from one shared init share frame 0). */
+  readonly frame: number;
+  readonly stepsPerCall?: number;
+}
+
+export interface TrainReport {
+  readonly samples: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly ms: number;
+  /** Time inside ORT. */
+  readonly computeMs: number;
+}
+
+export interface Agent {
+  readonly index: number;
+  readonly weights: Float32Array;
+  readonly frame: number;
+  /** Trains `epochs` passes over the shard (default: epochs per round; fractions use a seeded part). */
+  train(epochs?: number): Promise<TrainReport>;
+  /** Merges with neighbours' versions (own weight `self`); the result replaces the weights. */
+  merge(self: number, others: ReadonlyArray<MergeInput>): Promise<MergeReport>;
+  dispose(): Promise<void>;
+}
+
+export function createAgent(o: AgentOptions): Agent {
+  if (o.shard.count < o.batch) throw new Error(`agent ${o.index}: batch ${o.batch} exceeds its ${o.shard.count} training samples`);
+  const trainer: Trainer = createTrainer({ runtime: o.runtime, model: o.model, optimizer: o.optimizer, batch: o.batch, stepsPerCall: o.stepsPerCall }, o.initial);
+  const rng = createRng(o.seed).fork(o.index + 1);
+  const all = Int32Array.from({ length: o.shard.count }, (_, i) => i);
+  const own = { ds: o.shard, indices: all.subarray(0, Math.min(2000, all.length)) };
+  let frame = o.frame;
+  let merges = 0;
+  return {
+    index: o.index,
+    get weights() {
+      return trainer.state.weights;
+    },
+    get frame() {
+      return frame;
+    },
+    async train(epochs = o.epochsPerRound) {
+      if (o.resetOptimizer) trainer.resetOptimizer();
+      let samples = 0;
+      let steps = 0;
+      let lossSum = 0;
+      let ms = 0;
+      let computeMs = 0;
+      for (let left = epochs; left > 1e-9; left -= 1) {
+        let idx: Int32Array = all;
+        if (left < 1) {
+          idx = all.slice();
+          rng.shuffle(idx);
+          idx = idx.subarray(0, Math.max(o.batch, Math.round(left * all.length)));
+        }
+        const st = await trainer.trainEpoch(o.shard, idx, rng);
+        samples += st.samples;
+        steps += st.steps;
+        lossSum += st.meanLoss * st.steps;
+        ms += st.wallMs;
+        computeMs += st.computeMs;
+      }
+      return { samples, steps, loss: steps ? lossSum / steps : NaN, ms, computeMs };
+    },
+    async merge(selfWeight, others) {
+      const r = await mergeStep(
+        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed },
+        o.strategy,
+        { agent: o.index, weight: selfWeight, values: trainer.state.weights, frame },
+        others,
+      );
+      // The trainer owns its weights array (it is moved to the ORT worker while training).
+      trainer.state.weights = r.weights === trainer.state.weights ? r.weights : r.weights.slice();
+      frame = r.frame;
+      return r;
+    },
+    dispose: () => trainer.dispose(),
+  };
+}

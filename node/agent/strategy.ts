@@ -1,0 +1,202 @@
+// How an agent merges its model with its neighbours' versions. A strategy is data; each kind
+// is a way of choosing per-group merges over the same machinery (node/merge):
+//   none        no communication (the local-training baseline);
+//   average     weighted averaging (WA, D-PSGD style);
+//   weight      Git Re-Basin weight matching of each neighbour to the agent's own frame;
+//   activation  DIMAT: activation matching of each neighbour to the agent's own frame;
+//   zipit/pleas ZipIt! and PLeaS at the original width, for two-model merges (one-peer schedules);
+//   frame       frame-aware: align only across frames, into the run's lowest frame, and average
+//               within a shared frame (see docs/agents.md).
+import type { Dataset } from '../data/dataset.js';
+import { alignPair, planFromPerms } from '../merge/many.js';
+import { mergeModels, repairMerge } from '../merge/merge.js';
+import { restoreNorms } from '../merge/repair.js';
+import { applyMerge, checkMixing } from '../merge/plan.js';
+import type { MatchScore } from '../merge/align.js';
+import type { Model } from '../model/model.js';
+import type { Runtime } from '../tensor/runtime/pool.js';
+import { predict, scoreLogits } from '../train/evaluate.js';
+
+export type StrategyKind = 'none' | 'average' | 'weight' | 'activation' | 'zipit' | 'pleas' | 'frame';
+export const STRATEGY_KINDS: ReadonlyArray<StrategyKind> = ['none', 'average', 'weight', 'activation', 'zipit', 'pleas', 'frame'];
+
+export interface StrategyConfig {
+  readonly kind: StrategyKind;
+  /**
+   * Gate: a group keeps the identity unless alignment gains at least this much over it
+   * (relative score; 0 = always take the best permutation, as DIMAT does).
+   */
+  readonly margin: number;
+  readonly score: MatchScore;
+  /** 'auto': BatchNorm statistics recomputed on local data; 'repair': REPAIR too; 'none'. */
+  readonly repair: 'auto' | 'repair' | 'none';
+  /** ZipIt!'s α and β. */
+  readonly zipAlpha: number;
+  readonly zipBeta: number;
+  /** frame: re-check neighbours that claim the agent's frame with a gated alignment. */
+  readonly verifyFrames: boolean;
+  /**
+   * frame: how models are brought into the target frame. Weight matching (default) depends
+   * only on the two models, so every agent aligning frame X to frame F finds the same
+   * permutation and they really share F afterwards; activation matching depends on each
+   * agent's own (non-IID) data.
+   */
+  readonly frameAlign: 'weight' | 'activation';
+  /**
+   * frame: a neighbour in another frame is aligned only if its accuracy on this agent's own
+   * labelled samples is at least this fraction of the agent's own (the two learnt the same
+   * task in different unit orders); otherwise it is averaged as it is and the merge repaired.
+   * 0 always aligns; above 1 never does.
+   */
+  readonly taskOverlap: number;
+  /**
+   * frame: after averaging, restore each unit's incoming-weight norm to its sources' mean
+   * (data-free; undoes the shrinkage of averaging units that do not fully agree).
+   */
+  readonly restoreNorms: boolean;
+}
+
+export interface MergeInput {
+  readonly agent: number;
+  readonly weight: number;
+  readonly values: Float32Array;
+  readonly frame: number;
+}
+
+export interface MergeContext {
+  readonly rt: Runtime;
+  readonly model: Model;
+  /** Unlabelled samples for activation statistics and norm repair (own data or a proxy set). */
+  readonly data: { readonly ds: Dataset; readonly indices: ArrayLike<number> };
+  /** Labelled samples of the agent's own data (to judge whether a neighbour learnt the same task). */
+  readonly own: { readonly ds: Dataset; readonly indices: ArrayLike<number> };
+  /** This agent's seed for this merge. */
+  readonly seed: number;
+  /** A seed every agent of the run shares (so shared computations agree). */
+  readonly sharedSeed: number;
+}
+
+export interface MergeReport {
+  readonly weights: Float32Array;
+  readonly frame: number;
+  /** Neighbours whose units were permuted (at least one group not gated). */
+  readonly aligned: number;
+  /** Groups kept at the identity by the gate, over all aligned neighbours. */
+  readonly gated: number;
+  readonly groups: number;
+  /** Mean relative alignment gain over the groups aligned (0 when nothing was aligned). */
+  readonly gain: number;
+  readonly alignMs: number;
+  readonly mergeMs: number;
+}
+
+/** Whether a strategy can merge `k` neighbours at once (ZipIt! and PLeaS merge pairs). */
+export function mergesAtOnce(kind: StrategyKind): number {
+  return kind === 'zipit' || kind === 'pleas' ? 1 : Infinity;
+}
+
+function summarise(alignments: ReadonlyArray<ReadonlyMap<string, { gain: number; gated: boolean }> | undefined>) {
+  let aligned = 0;
+  let gated = 0;
+  let groups = 0;
+  let gainSum = 0;
+  for (const a of alignments) {
+    if (!a) continue;
+    let moved = false;
+    for (const g of a.values()) {
+      groups++;
+      gainSum += g.gain;
+      if (g.gated) gated++;
+      else moved = true;
+    }
+    if (moved) aligned++;
+  }
+  return { aligned, gated, groups, gain: groups ? gainSum / groups : 0 };
+}
+
+export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: MergeInput, others: ReadonlyArray<MergeInput>): Promise<MergeReport> {
+  const t0 = performance.now();
+  const none = { aligned: 0, gated: 0, groups: 0, gain: 0, alignMs: 0 };
+  if (s.kind === 'none' || others.length === 0) return { ...none, weights: self.values, frame: self.frame, mergeMs: 0 };
+  if (others.length > mergesAtOnce(s.kind)) throw new Error(`strategy ${s.kind} merges one neighbour at a time; this round has ${others.length}`);
+  const all = [self, ...others];
+  const mix = all.map((m) => m.weight);
+
+  if (s.kind === 'frame') return frameMerge(ctx, s, self, others, t0);
+
+  const method = s.kind === 'average' ? 'average' : s.kind;
+  const r = await mergeModels(
+    ctx.rt,
+    ctx.model,
+    all.map((m) => m.values),
+    {
+      method,
+      mix,
+      data: ctx.data,
+      score: s.score,
+      margin: s.margin,
+      reference: 'first',
+      repair: s.repair,
+      seed: ctx.seed,
+      zip: { alpha: s.zipAlpha, beta: s.zipBeta },
+      pleas: { widthRatio: 1, refit: true, score: s.score },
+    },
+  );
+  const ms = performance.now() - t0;
+  // Merges into the agent's own frame (it is the reference).
+  return { ...summarise(r.alignments), weights: r.weights, frame: self.frame, alignMs: s.kind === 'average' ? 0 : ms, mergeMs: s.kind === 'average' ? ms : 0 };
+}
+
+/**
+ * Frame-aware merging. Frames are named by agents; the run converges on the lowest name it
+ * sees: the reference is the participant already in the lowest frame F (the agent itself if
+ * it is). Participants in F are averaged as they are (their units already correspond). A
+ * participant in another frame is aligned to the reference (weight matching with the gate)
+ * when it has learnt the same task, judged on the agent's own labelled samples; a model of
+ * a different task (disjoint labels) has no counterpart units, and forcing a permutation on
+ * it makes every later averaging round worse, so it is averaged as it is and the merge is
+ * repaired (REPAIR, or BatchNorm statistics). Either way the result is in F, and once the run
+ * shares F merging is plain averaging: no re-permutation round after round (the failure of
+ * per-agent frames, reference/merging.md §5). docs/agents.md has the measurements.
+ */
+async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput, others: ReadonlyArray<MergeInput>, t0: number): Promise<MergeReport> {
+  const all = [self, ...others];
+  const target = Math.min(...all.map((m) => m.frame));
+  const ref = all.find((m) => m.frame === target)!;
+  const order = [ref, ...all.filter((m) => m !== ref)];
+  const mix = checkMixing(
+    order.map((m) => m.weight),
+    order.length,
+  );
+  const { model } = ctx;
+  const identity = () => new Map<string, Int32Array>(model.spec.groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
+  const perms = order.map(identity);
+  const alignments: Array<ReadonlyMap<string, { gain: number; gated: boolean }> | undefined> = [];
+  const labels = Array.from(ctx.own.indices, (i) => ctx.own.ds.labels[i]);
+  const accuracyOnOwn = async (w: Float32Array) => scoreLogits(await predict(ctx.rt, model, w, ctx.own.ds, ctx.own.indices), labels, model.classes).accuracy;
+  let ownAccuracy: number | undefined;
+  for (let m = 1; m < order.length; m++) {
+    if (order[m].frame === target && !s.verifyFrames) continue;
+    if (order[m].frame !== target && s.taskOverlap > 0) {
+      ownAccuracy ??= await accuracyOnOwn(self.values);
+      // Both sides of the pair must know this agent's task for their units to correspond.
+      const pair = order[0] === self ? [order[m]] : order[m] === self ? [order[0]] : [order[0], order[m]];
+      let overlap = Infinity;
+      for (const p of pair) overlap = Math.min(overlap, (await accuracyOnOwn(p.values)) / Math.max(ownAccuracy, 0.1));
+      if (overlap < s.taskOverlap) continue;
+    }
+    const rep = await alignPair(ctx.rt, model, order[0].values, order[m].values, { by: s.frameAlign, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed });
+    alignments.push(rep);
+    for (const [g, al] of rep) perms[m].set(g, al.perm);
+  }
+  const t1 = performance.now();
+  const plan = planFromPerms(model, perms, mix);
+  const merged = applyMerge(model, model, order.map((m) => m.values), plan, mix);
+  // Averaging units that do not fully agree shrinks them (variance collapse), most of all in
+  // a blend of unrelated frames: restore their norms, data-free, so every agent merging the
+  // same models gets the same result.
+  const sources = order.map((m) => m.values);
+  const restored = s.restoreNorms ? restoreNorms(model, merged, sources) : merged;
+  const r = await repairMerge(ctx.rt, model, sources, model, restored, plan, mix, ctx.data, s.repair);
+  return { ...summarise(alignments), weights: r.weights, frame: target, alignMs: t1 - t0, mergeMs: performance.now() - t1 };
+}

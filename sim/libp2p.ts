@@ -1,0 +1,94 @@
+// A cluster of real libp2p peers in this process (the in-memory transport, or TCP on
+// 127.0.0.1), connected along the scenario's graph, each wrapped as an agent's Transport.
+import { randomBytes } from 'node:crypto';
+import { libp2pTransport } from '../node/agent/libp2p-transport.js';
+import type { Transport } from '../node/agent/transport.js';
+import { createPeer, type MeshPeer } from '../node/net/peer.js';
+import type { CodecName } from '../protocol/codecs/codec.js';
+import { DEFAULT_LIMITS } from '../protocol/constants.js';
+import type { Mixing } from './mixing.js';
+import type { Graph } from './topology.js';
+
+export interface Libp2pClusterOptions {
+  readonly run: string;
+  readonly model: unknown;
+  readonly n: number;
+  readonly codec: CodecName;
+  readonly inlineDeltaBytes: number;
+  readonly transport: 'memory' | 'tcp';
+  readonly graph: Graph;
+  readonly mixing: Mixing;
+  readonly onStatus?: (line: string) => void;
+}
+
+export interface Libp2pCluster {
+  readonly peers: ReadonlyArray<MeshPeer>;
+  readonly transports: ReadonlyArray<Transport>;
+  stop(): Promise<void>;
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`libp2p cluster: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function createLibp2pCluster(o: Libp2pClusterOptions): Promise<Libp2pCluster> {
+  const { graph } = o;
+  const limits = { ...DEFAULT_LIMITS, inlineDeltaBytes: o.inlineDeltaBytes, maxGossipBytes: Math.max(DEFAULT_LIMITS.maxGossipBytes, o.inlineDeltaBytes + 64 * 1024) };
+  const tag = randomBytes(4).toString('hex');
+  const peers: MeshPeer[] = [];
+  const ids: string[] = [];
+  // Each peer keeps only its neighbours' versions; the sets are filled once every id is known.
+  const follows = Array.from({ length: graph.n }, () => new Set<string>());
+  try {
+    for (let i = 0; i < graph.n; i++) {
+      const peer = await createPeer({
+        run: o.run,
+        model: o.model,
+        n: o.n,
+        codec: o.codec,
+        limits,
+        transport: o.transport,
+        listen: [o.transport === 'memory' ? `/memory/mergemesh-${tag}-${i}` : '/ip4/127.0.0.1/tcp/0'],
+        // Hellos only on joining: periodic ones would make the byte counts depend on wall time.
+        helloIntervalMs: 0,
+        fetchTimeoutMs: 120_000,
+        follow: (p) => follows[i].has(p),
+      });
+      peers.push(peer);
+      ids.push(peer.id);
+    }
+    graph.neighbours.forEach((ns, i) => ns.forEach((j) => follows[i].add(ids[j])));
+    o.onStatus?.(`connecting ${graph.n} libp2p peers (${o.transport}) along the graph`);
+    // Connections follow the graph's links, dialled from the higher index.
+    for (let i = 0; i < graph.n; i++) {
+      const links = new Set<number>(graph.neighbours[i]);
+      graph.neighbours.forEach((ns, k) => ns.includes(i) && links.add(k));
+      for (const j of links) if (j < i) await peers[i].dial(peers[j].addresses()[0]);
+    }
+    await until(
+      'every peer to see its neighbours subscribed',
+      () => peers.every((p, i) => graph.neighbours[i].every((j) => p.subscribers().includes(ids[j]))),
+      30_000,
+    );
+    // Gossipsub builds its mesh on heartbeats (1 s).
+    await new Promise((r) => setTimeout(r, 1500));
+  } catch (e) {
+    await Promise.allSettled(peers.map((p) => p.stop()));
+    throw e;
+  }
+  const t0 = Date.now();
+  const transports = peers.map((peer, i) =>
+    libp2pTransport({
+      peer,
+      agent: i,
+      ids,
+      t0,
+      neighbours: () => ({ self: o.mixing.self[i], peers: graph.neighbours[i].map((a, k) => ({ agent: a, weight: o.mixing.weights[i][k] })) }),
+    }),
+  );
+  return { peers, transports, stop: async () => void (await Promise.allSettled(peers.map((p) => p.stop()))) };
+}

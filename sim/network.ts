@@ -1,0 +1,238 @@
+// The virtual network: a Transport per agent over a virtual clock, speaking the real protocol.
+// Every agent has a real Publisher (so versions, hashes and lossy codecs are exactly those of
+// the wire), and every message is encoded to count its bytes: announcements with their
+// inline deltas, want requests, blob responses frame by frame, acknowledgements. Deliveries
+// take latency + size / bandwidth; a delivery can be lost, and an agent can be down for whole
+// rounds (churn). Receivers behave as node/net's peers do: apply an inline delta to the held
+// base, otherwise pull the version by hash (a delta chain when they hold a recent base).
+import { CODEC_NAMES, type CodecName } from '../protocol/codecs/codec.js';
+import { DEFAULT_LIMITS, PROTOCOL_VERSION, type Limits } from '../protocol/constants.js';
+import { encodeMessage, type Ack, type Announce, type BlobHeader } from '../protocol/messages.js';
+import { createPublisher, type Publisher } from '../protocol/versions.js';
+import type { HeldVersion, KnownVersion, Neighbourhood, Traffic, Transport, VersionMeta } from '../node/agent/transport.js';
+import { blobFrames, wantFrame } from '../node/net/blob.js';
+import { createRng } from '../node/util/rng.js';
+import type { VirtualClock } from './clock.js';
+import type { Mixing } from './mixing.js';
+import type { Graph } from './topology.js';
+
+export interface VirtualNetworkOptions {
+  readonly clock: VirtualClock;
+  readonly agents: number;
+  readonly run: string;
+  readonly model: unknown;
+  readonly codec: CodecName;
+  readonly inlineDeltaBytes: number;
+  readonly latencyS: number;
+  readonly jitterS: number;
+  readonly bandwidthBytesPerS: number;
+  readonly loss: number;
+  /** down[r][i]: agent i is down in round r (1-based; index 0 unused). */
+  readonly down: ReadonlyArray<ReadonlyArray<boolean>>;
+  readonly graphAt: (round: number) => Graph;
+  readonly mixingAt: (round: number) => Mixing;
+  readonly seed: number;
+}
+
+interface Held extends HeldVersion {
+  readonly parent: string | null;
+}
+
+interface Node {
+  readonly publisher: Publisher;
+  readonly known: Map<number, KnownVersion>;
+  readonly held: Map<number, Held>;
+  /** Author → hash of a pull in flight. */
+  readonly pulling: Map<number, string>;
+  round: number;
+  events: number;
+  sent: number;
+  received: number;
+  control: number;
+}
+
+export interface VirtualNetwork {
+  transport(agent: number): Transport;
+  /** Deliveries lost so far (messages dropped by loss or by a down receiver). */
+  lost(): number;
+}
+
+export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
+  if (!CODEC_NAMES.includes(o.codec)) throw new Error(`unknown codec ${o.codec}`);
+  const limits: Limits = { ...DEFAULT_LIMITS, inlineDeltaBytes: o.inlineDeltaBytes, maxGossipBytes: Math.max(DEFAULT_LIMITS.maxGossipBytes, o.inlineDeltaBytes + 64 * 1024) };
+  const nodes: Node[] = Array.from({ length: o.agents }, () => ({
+    publisher: createPublisher({ run: o.run, model: o.model, codec: o.codec, limits }),
+    known: new Map(),
+    held: new Map(),
+    pulling: new Map(),
+    round: 0,
+    events: 0,
+    sent: 0,
+    received: 0,
+    control: 0,
+  }));
+  // Every version any agent published, by hash (what a held base or a delta chain refers to).
+  const versions = new Map<string, { values: Float32Array; meta: VersionMeta; seq: number; parent: string | null }>();
+  let lostCount = 0;
+  const { clock } = o;
+
+  const isDown = (i: number) => nodes[i].round > 0 && (o.down[nodes[i].round]?.[i] ?? false);
+  const key = (i: number) => ({ owner: i, seq: nodes[i].events++ });
+  // Loss and jitter are functions of (sender, receiver, message), not of event order.
+  const draw = (a: number, b: number, n: number, salt: number) => createRng(o.seed * 1_000_003 + a * 7919 + b * 104_729 + n * 15_485_863 + salt).next();
+  const delay = (a: number, b: number, n: number, bytes: number) => o.latencyS + (o.jitterS > 0 ? o.jitterS * draw(a, b, n, 1) : 0) + bytes / o.bandwidthBytesPerS;
+
+  /** Agents that merge with `i` in `round` (its gossip recipients). */
+  const audience = (i: number, round: number): number[] => {
+    const g = o.graphAt(Math.max(1, round));
+    const out: number[] = [];
+    g.neighbours.forEach((ns, j) => {
+      if (ns.includes(i)) out.push(j);
+    });
+    return out;
+  };
+  /** Peers `j` exchanges control messages with: its links in either direction. */
+  const links = (j: number, round: number): number => {
+    const g = o.graphAt(Math.max(1, round));
+    const s = new Set(g.neighbours[j]);
+    g.neighbours.forEach((ns, k) => ns.includes(j) && s.add(k));
+    return s.size;
+  };
+
+  const store = (j: number, author: number, hash: string) => {
+    const v = versions.get(hash)!;
+    const held = nodes[j].held.get(author);
+    if (held && held.seq >= v.seq) return;
+    const k = nodes[j].known.get(author);
+    nodes[j].held.set(author, { agent: author, seq: v.seq, hash, meta: v.meta, at: k?.hash === hash ? k.at : clock.now(), values: v.values, parent: v.parent });
+    // The acknowledgement every peer gossips after storing a version.
+    const ack: Ack = { v: PROTOCOL_VERSION, t: 'ack', run: o.run, peer: `agent-${author}`, hash };
+    nodes[j].control += encodeMessage(ack).byteLength * links(j, nodes[j].round);
+  };
+
+  /** j pulls `hash` of `author` by hash; resolves at arrival (true) or failure (false). */
+  const pull = (j: number, author: number, hash: string, onDone?: (ok: boolean) => void) => {
+    const node = nodes[j];
+    node.pulling.set(author, hash);
+    const finished = () => {
+      if (node.pulling.get(author) === hash) node.pulling.delete(author);
+    };
+    const held = node.held.get(author);
+    const want = { v: PROTOCOL_VERSION, t: 'want' as const, run: o.run, hash, bases: held ? [held.hash] : [] };
+    const wantBytes = wantFrame(want).byteLength;
+    node.sent += wantBytes;
+    const n = node.events;
+    const tReq = clock.now() + delay(j, author, n, wantBytes);
+    clock.at(tReq, key(j), () => {
+      const server = nodes[author];
+      const plan = isDown(author) ? undefined : server.publisher.plan(hash, want.bases);
+      if (!plan) {
+        finished();
+        onDone?.(false);
+        return;
+      }
+      const header: BlobHeader = {
+        v: PROTOCOL_VERSION,
+        t: 'blob',
+        run: o.run,
+        hash,
+        kind: plan.kind,
+        n: plan.version.values.length,
+        bytes: plan.payload.byteLength,
+        ...(plan.kind === 'deltas' ? { steps: plan.steps } : {}),
+      };
+      let bytes = 0;
+      for (const f of blobFrames(header, plan.payload, limits.maxChunkBytes)) bytes += f.byteLength;
+      server.sent += bytes;
+      clock.at(clock.now() + delay(author, j, n, bytes), key(author), () => {
+        finished();
+        if (isDown(j)) {
+          lostCount++;
+          onDone?.(false);
+          return;
+        }
+        node.received += bytes;
+        store(j, author, hash);
+        onDone?.(true);
+      });
+    });
+  };
+
+  const deliver = (i: number, j: number, ann: Announce, bytes: number) => {
+    const node = nodes[j];
+    if (isDown(j)) {
+      lostCount++;
+      return;
+    }
+    node.received += bytes;
+    const k = node.known.get(i);
+    if (!k || k.seq < ann.seq) node.known.set(i, { agent: i, seq: ann.seq, hash: ann.hash, meta: versions.get(ann.hash)!.meta, at: clock.now() });
+    const held = node.held.get(i);
+    if (held && held.seq >= ann.seq) return;
+    if (ann.delta && held?.hash === ann.delta.base) store(j, i, ann.hash);
+    else if (node.pulling.get(i) !== ann.hash) pull(j, i, ann.hash);
+  };
+
+  const transport = (j: number): Transport => ({
+    agent: j,
+    now: () => clock.now(),
+    sleep: (s) => clock.sleep(s, key(j)),
+    online(round) {
+      nodes[j].round = round;
+      return !(o.down[round]?.[j] ?? false);
+    },
+    neighbours(round): Neighbourhood {
+      const g = o.graphAt(round);
+      const m = o.mixingAt(round);
+      return { self: m.self[j], peers: g.neighbours[j].map((a, k) => ({ agent: a, weight: m.weights[j][k] })) };
+    },
+    async announce(values, meta) {
+      const node = nodes[j];
+      if (meta.round > 0) node.round = meta.round;
+      const pub = node.publisher.publish(values, { round: meta.round, frame: meta.frame });
+      versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq, parent: pub.version.parent });
+      const bytes = encodeMessage(pub.announce).byteLength;
+      const to = audience(j, meta.round);
+      node.sent += bytes * to.length;
+      const n = node.events;
+      for (const r of to) {
+        if (o.loss > 0 && draw(j, r, n, 2) < o.loss) {
+          lostCount++;
+          continue;
+        }
+        clock.at(clock.now() + delay(j, r, n, bytes), key(j), () => deliver(j, r, pub.announce, bytes));
+      }
+      return { seq: pub.version.seq, hash: pub.version.hash };
+    },
+    known: (a) => nodes[j].known.get(a),
+    async fetch(a, hash) {
+      const node = nodes[j];
+      const wanted = versions.get(hash);
+      // A newer version held by then serves as well (the agent merges with the newest it can).
+      const held = () => {
+        const h = node.held.get(a);
+        return h && (h.hash === hash || (wanted && h.seq > wanted.seq)) ? h : undefined;
+      };
+      if (held()) return held();
+      if (node.pulling.get(a) === hash) {
+        await clock.waitFor(() => node.pulling.get(a) !== hash, Infinity, j);
+        return held();
+      }
+      // Not held and not on its way (e.g. the announcement's delta applied to a lost base).
+      let ok = false;
+      let done = false;
+      pull(j, a, hash, (r) => {
+        ok = r;
+        done = true;
+      });
+      await clock.waitFor(() => done, Infinity, j);
+      return ok ? held() : undefined;
+    },
+    awaitRound: async (agents, round, timeoutS) => {
+      await clock.waitFor(() => agents.every((a) => (nodes[j].held.get(a)?.meta.round ?? -1) >= round), timeoutS, j);
+    },
+    traffic: (): Traffic => ({ sent: nodes[j].sent, received: nodes[j].received, control: nodes[j].control }),
+  });
+
+  return { transport, lost: () => lostCount };
+}
