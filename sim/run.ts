@@ -22,13 +22,15 @@ import { LOG_VERSION, type AgentRoundEvent, type EndEvent, type RoundEvent, type
 import { createLibp2pCluster, type Libp2pCluster } from './libp2p.js';
 import { mixingWeights, spectralGap, type Mixing } from './mixing.js';
 import { createVirtualNetwork } from './network.js';
-import { marginOf, type Scenario } from './scenario.js';
+import { marginOf, ScenarioError, type Scenario } from './scenario.js';
 import { createSchedule } from './schedule.js';
 import { degrees, edgeList, type Graph } from './topology.js';
 
 export interface SimHooks {
   onEvent?(e: SimEvent): void;
   onStatus?(line: string): void;
+  /** An agent finished `round` (0: pretraining); `done` of the run's `total` agent-rounds so far. */
+  onProgress?(round: number, agent: number, done: number, total: number): void;
 }
 
 export interface SimResult {
@@ -39,7 +41,7 @@ export interface SimResult {
   readonly wall_s: number;
 }
 
-function modelDefOf(s: Scenario, ds: Dataset): ModelDef {
+export function modelDefOf(s: Scenario, ds: Dataset): ModelDef {
   if (typeof s.model === 'string') return defaultModelDef(s.model as ModelKind, ds.shape, ds.classes);
   return parseModelDef(s.model);
 }
@@ -66,6 +68,14 @@ function churnSchedule(s: Scenario): boolean[][] {
   return down;
 }
 
+function asScenarioError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new ScenarioError((e as Error).message);
+  }
+}
+
 const mean = (xs: ReadonlyArray<number>) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<SimResult> {
@@ -73,18 +83,23 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   const status = (l: string) => hooks.onStatus?.(l);
   const emit = (e: SimEvent) => hooks.onEvent?.(e);
   const dataset = s.data.dataset as DatasetName;
-  const train = loadDataset(dataset, 'train');
-  const testAll = loadDataset(dataset, 'test');
+  let train: Dataset, testAll: Dataset;
+  try {
+    train = loadDataset(dataset, 'train');
+    testAll = loadDataset(dataset, 'test');
+  } catch (e) {
+    throw new ScenarioError((e as Error).message);
+  }
   const def = modelDefOf(s, train);
   const model: Model = createModel(def);
-  if (train.shape.some((d, i) => d !== model.input[i])) throw new Error(`${dataset} samples are [${train.shape}] but the model expects [${model.input}]`);
+  if (train.shape.some((d, i) => d !== model.input[i])) throw new ScenarioError(`${dataset} samples are [${train.shape}] but the model expects [${model.input}]`);
   const n = s.agents;
 
   // Data: a seeded partition of the training set, a seeded test subset, an optional proxy set.
-  const parts = partition(train.labels, train.classes, n, partitionSpec(s), createRng(s.seed).fork(11));
+  const parts = asScenarioError(() => partition(train.labels, train.classes, n, partitionSpec(s), createRng(s.seed).fork(11)));
   const shards = parts.map((p) => subset(train, s.data.samples_per_agent ? p.subarray(0, s.data.samples_per_agent) : p));
   const empty = shards.findIndex((d) => d.count < s.train.batch);
-  if (empty >= 0) throw new Error(`agent ${empty} has ${shards[empty].count} training samples, fewer than a batch of ${s.train.batch} (fewer agents, a smaller batch, or another partition)`);
+  if (empty >= 0) throw new ScenarioError(`agent ${empty} has ${shards[empty].count} training samples, fewer than a batch of ${s.train.batch} (fewer agents, a smaller batch, or another partition)`);
   const testIdx = Int32Array.from({ length: testAll.count }, (_, i) => i);
   createRng(s.seed).fork(12).shuffle(testIdx);
   const testSet = testIdx.subarray(0, Math.min(s.data.test_samples, testAll.count));
@@ -97,7 +112,13 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   createRng(s.seed).fork(13).shuffle(proxyIdx);
   const proxy = { ds: train, indices: proxyIdx.subarray(0, s.strategy.align_samples) };
 
-  const schedule = createSchedule(n, s.topology, s.schedule, s.seed);
+  // Graph generators and partitioners reject impossible parameters (a 3-regular graph on 5
+  // agents): those are scenario mistakes, reported as such.
+  const schedule = asScenarioError(() => {
+    const sch = createSchedule(n, s.topology, s.schedule, s.seed);
+    sch.graphAt(1);
+    return sch;
+  });
   const mixings = new WeakMap<Graph, Mixing>();
   const mixingAt = (r: number): Mixing => {
     const g = schedule.graphAt(r);
@@ -209,6 +230,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   const summaries: RoundEvent[] = [];
   let summarising: Promise<void> = Promise.resolve();
   let lostBefore = 0;
+  let reported = 0;
 
   const summarise = async (round: number, slot: Slot) => {
     const evs = [...slot.events.values()].sort((a, b) => a.agent - b.agent);
@@ -288,6 +310,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
       eval_ms: performance.now() - t0,
     };
     trained.delete(`${agent.index}:${round}`);
+    hooks.onProgress?.(round, agent.index, ++reported, n * (s.rounds + 1));
     let slot = slots.get(round);
     if (!slot) slots.set(round, (slot = { events: new Map(), weights: new Map() }));
     slot.events.set(agent.index, ev);

@@ -1,13 +1,15 @@
 // `mergemesh bench …`: performance figures as one JSON line each (npm run bench runs `bench all`).
 import { Command, Option } from 'commander';
 import { benchLap, benchMerges, type MergeBenchLine } from '../bench/merge.js';
+import { STRATEGY_KINDS, type StrategyKind } from '../agent/strategy.js';
+import { benchSim, type SimBenchLine } from '../bench/sim.js';
 import { benchTrain, type TrainBenchResult } from '../bench/train.js';
 import { benchBlob, benchCodecs, benchLatency, type WireBenchLine } from '../bench/wire.js';
 import type { MergeMethod } from '../merge/merge.js';
 import { MODEL_KINDS, type ModelKind } from '../model/def.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../train/optimizer.js';
 import { runCommand } from './errors.js';
-import { positiveInt } from './parse.js';
+import { intList, positiveInt } from './parse.js';
 
 function emitLine(json: boolean | undefined, r: MergeBenchLine): void {
   if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -33,6 +35,18 @@ function emitWire(json: boolean | undefined, r: WireBenchLine): void {
     );
   else if (r.bench === 'blob') process.stdout.write(`blob: ${r.mb_per_s} MB/s for ${r.mb} MB between two processes (median of ${r.runs.join(', ')} ms); plain TCP ${r.tcp_reference_mb_per_s} MB/s\n`);
   else process.stdout.write(`announcement latency over ${r.hops} hops: median ${r.ms} ms, p90 ${r.p90_ms} ms (${r.runs} announcements)\n`);
+}
+
+function emitSim(json: boolean | undefined, r: SimBenchLine): void {
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else
+    process.stdout.write(
+      `sim ${r.agents} agents (${r.strategy}, ${r.workers} workers): ${r.round_s} s per round (median of ${r.round_runs_s.join(', ')}), pure training ${r.train_compute_s} s → ${r.ratio}× (training ${Math.round(100 * r.train_fraction)}% of the round); per agent: align ${r.align_ms_per_agent} ms, merge ${r.merge_ms_per_agent} ms, eval ${r.eval_ms_per_agent} ms\n`,
+    );
+}
+
+async function simFigures(f: { json?: boolean; quiet?: boolean; agents?: number[]; rounds?: number; strategy?: StrategyKind }): Promise<void> {
+  for (const agents of f.agents ?? [8, 32, 64]) emitSim(f.json, await benchSim({ agents, rounds: f.rounds, scenario: f.strategy ? { strategy: { kind: f.strategy } } : {}, onStatus: status(f.quiet) }));
 }
 
 async function wireFigures(f: { json?: boolean; quiet?: boolean }): Promise<void> {
@@ -81,6 +95,15 @@ export function benchCommand(): Command {
     .option('--quiet', 'no status lines on stderr')
     .action((f: { json?: boolean; quiet?: boolean }) => runCommand(() => wireFigures(f)));
   bench
+    .command('sim')
+    .description('Wall time per synchronous round for 8, 32 and 64 agents (MNIST MLP) against the pure training compute of that round.')
+    .option('--agents <list>', 'cluster sizes', intList, [8, 32, 64])
+    .option('--rounds <n>', 'rounds per cluster (the first is reported apart)', positiveInt, 4)
+    .addOption(new Option('--strategy <kind>', 'merge strategy (default: the scenario default, frame)').choices(STRATEGY_KINDS as unknown as string[]))
+    .option('--json', 'one JSON line per figure')
+    .option('--quiet', 'no status lines on stderr')
+    .action((f: { json?: boolean; quiet?: boolean; agents: number[]; rounds: number; strategy?: StrategyKind }) => runCommand(() => simFigures(f)));
+  bench
     .command('all')
     .description('The standard set (what `npm run bench` runs).')
     .option('--json', 'one JSON line per figure')
@@ -93,6 +116,7 @@ export function benchCommand(): Command {
         for (const l of benchLap()) emitLine(f.json, l);
         for (const threads of [1, 2]) for (const l of await benchMerges(['activation', 'weight'], 5, status(f.quiet), threads)) emitLine(f.json, l);
         await wireFigures(f);
+        await simFigures(f);
       }),
     );
   return bench;

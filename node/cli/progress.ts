@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  start(total: number, label: string): void;
+  start(total: number, label: string, value?: number): void;
   update(value: number, status?: string): void;
   stop(): void;
   /** A line of its own (bar-safe). */
@@ -26,8 +26,8 @@ export function createProgress(opts: { quiet?: boolean } = {}): Progress {
   );
   let active = false;
   return {
-    start(total, label) {
-      bar.start(total, 0, { label, status: '' });
+    start(total, label, value = 0) {
+      bar.start(total, value, { label, status: '' });
       active = true;
     },
     update(value, status = '') {

@@ -31,6 +31,16 @@ function unitsFirst(data: Float32Array, shape: ReadonlyArray<number>, axis: numb
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const repeat = len / units;
   const rest = (data.length / units) | 0;
+  if (inner === 1 && repeat === 1) {
+    // A reading axis last (a weight's input axis): a plain transpose, element by element,
+    // since a subarray per element costs more than the copy.
+    for (let o = 0; o < outer; o++) {
+      const src = o * len;
+      for (let p = 0; p < len; p++) out[p * width + col0 + o] = data[src + p];
+    }
+    if (rest * units !== data.length) throw new Error('weight matching: axis does not divide the tensor');
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     for (let p = 0; p < len; p++) {
       const u = Math.floor(p / repeat);
