@@ -80,8 +80,18 @@ export interface RoundEvent {
   readonly wall_s: number;
 }
 
+/** libp2p mode: what libp2p itself moved during the rounds, summed over the peers. */
+export interface Libp2pBytes {
+  /** Bytes written to mergemesh's protocol streams (gossipsub and blob). */
+  readonly protocol: number;
+  readonly protocol_by_id: Readonly<Record<string, number>>;
+  /** Bytes on the connections (with noise, yamux, identify, ping). */
+  readonly transport: number;
+}
+
 export interface EndEvent {
   readonly event: 'end';
+  readonly libp2p?: Libp2pBytes;
   readonly time: string;
   readonly rounds: number;
   readonly final_mean_accuracy: number;

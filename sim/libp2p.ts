@@ -6,6 +6,7 @@ import type { Transport } from '../node/agent/transport.js';
 import { createPeer, type MeshPeer } from '../node/net/peer.js';
 import type { CodecName } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS } from '../protocol/constants.js';
+import { createWireMeter, type WireCounts } from '../node/net/wire-meter.js';
 import type { Mixing } from './mixing.js';
 import type { Graph } from './topology.js';
 
@@ -24,6 +25,8 @@ export interface Libp2pClusterOptions {
 export interface Libp2pCluster {
   readonly peers: ReadonlyArray<MeshPeer>;
   readonly transports: ReadonlyArray<Transport>;
+  /** What libp2p itself moved since the cluster was connected (summed over peers). */
+  wire(): WireCounts;
   stop(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ export async function createLibp2pCluster(o: Libp2pClusterOptions): Promise<Libp
   const peers: MeshPeer[] = [];
   const ids: string[] = [];
   // Each peer keeps only its neighbours' versions; the sets are filled once every id is known.
+  // One meter per peer: each agent's traffic is what libp2p moved for it.
+  const meters = Array.from({ length: graph.n }, () => createWireMeter());
   const follows = Array.from({ length: graph.n }, () => new Set<string>());
   try {
     for (let i = 0; i < graph.n; i++) {
@@ -57,6 +62,7 @@ export async function createLibp2pCluster(o: Libp2pClusterOptions): Promise<Libp
         helloIntervalMs: 0,
         fetchTimeoutMs: 120_000,
         follow: (p) => follows[i].has(p),
+        meter: meters[i],
       });
       peers.push(peer);
       ids.push(peer.id);
@@ -81,14 +87,35 @@ export async function createLibp2pCluster(o: Libp2pClusterOptions): Promise<Libp
     throw e;
   }
   const t0 = Date.now();
+  const total = (): WireCounts => {
+    const cs = meters.map((m) => m.counts());
+    const sum = (k: 'protocolSent' | 'protocolReceived') => {
+      const out = new Map<string, number>();
+      for (const c of cs) for (const [id, n] of c[k]) out.set(id, (out.get(id) ?? 0) + n);
+      return out;
+    };
+    return { transportSent: cs.reduce((a, c) => a + c.transportSent, 0), transportReceived: cs.reduce((a, c) => a + c.transportReceived, 0), protocolSent: sum('protocolSent'), protocolReceived: sum('protocolReceived') };
+  };
+  const base = total();
+  const minus = (a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>) => new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]));
+  const wire = (): WireCounts => {
+    const c = total();
+    return {
+      transportSent: c.transportSent - base.transportSent,
+      transportReceived: c.transportReceived - base.transportReceived,
+      protocolSent: minus(c.protocolSent, base.protocolSent),
+      protocolReceived: minus(c.protocolReceived, base.protocolReceived),
+    };
+  };
   const transports = peers.map((peer, i) =>
     libp2pTransport({
       peer,
       agent: i,
       ids,
       t0,
+      meter: meters[i],
       neighbours: () => ({ self: o.mixing.self[i], peers: graph.neighbours[i].map((a, k) => ({ agent: a, weight: o.mixing.weights[i][k] })) }),
     }),
   );
-  return { peers, transports, stop: async () => void (await Promise.allSettled(peers.map((p) => p.stop()))) };
+  return { peers, transports, wire, stop: async () => void (await Promise.allSettled(peers.map((p) => p.stop()))) };
 }

@@ -3,16 +3,18 @@
 // the wire), and every message is encoded to count its bytes: announcements with their
 // inline deltas, want requests, blob responses frame by frame, acknowledgements. Deliveries
 // take latency + size / bandwidth; a delivery can be lost, and an agent can be down for whole
-// rounds (churn). Receivers behave as node/net's peers do: apply an inline delta to the held
+// rounds (churn). Gossip floods the run's topic over every connection (sim/gossip.ts), with
+// gossipsub's envelope counted. Receivers behave as node/net's peers do: apply an inline delta to the held
 // base, otherwise pull the version by hash (a delta chain when they hold a recent base).
 import { CODEC_NAMES, type CodecName } from '../protocol/codecs/codec.js';
-import { DEFAULT_LIMITS, PROTOCOL_VERSION, type Limits } from '../protocol/constants.js';
+import { DEFAULT_LIMITS, PROTOCOL_VERSION, topicOf, type Limits } from '../protocol/constants.js';
 import { encodeMessage, type Ack, type Announce, type BlobHeader } from '../protocol/messages.js';
 import { createPublisher, type Publisher } from '../protocol/versions.js';
 import type { HeldVersion, KnownVersion, Neighbourhood, Traffic, Transport, VersionMeta } from '../node/agent/transport.js';
 import { blobFrames, wantFrame } from '../node/net/blob.js';
 import { createRng } from '../node/util/rng.js';
 import type { VirtualClock } from './clock.js';
+import { flood, gossipEnvelopeBytes, undirectedLinks } from './gossip.js';
 import type { Mixing } from './mixing.js';
 import type { Graph } from './topology.js';
 
@@ -91,12 +93,26 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     });
     return out;
   };
-  /** Peers `j` exchanges control messages with: its links in either direction. */
-  const links = (j: number, round: number): number => {
+  const topic = topicOf(o.run);
+  const linksCache = new WeakMap<Graph, number[][]>();
+  /**
+   * Publishes `data` bytes on the run's topic from `origin`: the flood's bytes are charged to
+   * every forwarder (as version traffic or as control) and to every receiver. Returns the
+   * bytes of one copy.
+   */
+  const gossip = (origin: number, data: number, round: number, kind: 'version' | 'control'): number => {
     const g = o.graphAt(Math.max(1, round));
-    const s = new Set(g.neighbours[j]);
-    g.neighbours.forEach((ns, k) => ns.includes(j) && s.add(k));
-    return s.size;
+    let links = linksCache.get(g);
+    if (!links) linksCache.set(g, (links = undirectedLinks(g.neighbours)));
+    const bytes = gossipEnvelopeBytes(data, topic);
+    const f = flood(links, origin, (k) => k !== origin && isDown(k));
+    for (let k = 0; k < o.agents; k++) {
+      if (kind === 'version') {
+        nodes[k].sent += bytes * f.sends[k];
+        nodes[k].received += bytes * f.receives[k];
+      } else nodes[k].control += bytes * f.sends[k];
+    }
+    return bytes;
   };
 
   const store = (j: number, author: number, hash: string) => {
@@ -107,7 +123,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     nodes[j].held.set(author, { agent: author, seq: v.seq, hash, meta: v.meta, at: k?.hash === hash ? k.at : clock.now(), values: v.values, parent: v.parent });
     // The acknowledgement every peer gossips after storing a version.
     const ack: Ack = { v: PROTOCOL_VERSION, t: 'ack', run: o.run, peer: `agent-${author}`, hash };
-    nodes[j].control += encodeMessage(ack).byteLength * links(j, nodes[j].round);
+    gossip(j, encodeMessage(ack).byteLength, nodes[j].round, 'control');
   };
 
   /** j pulls `hash` of `author` by hash; resolves at arrival (true) or failure (false). */
@@ -164,7 +180,6 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       lostCount++;
       return;
     }
-    node.received += bytes;
     const k = node.known.get(i);
     if (!k || k.seq < ann.seq) node.known.set(i, { agent: i, seq: ann.seq, hash: ann.hash, meta: versions.get(ann.hash)!.meta, at: clock.now() });
     const held = node.held.get(i);
@@ -191,9 +206,8 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       if (meta.round > 0) node.round = meta.round;
       const pub = node.publisher.publish(values, { round: meta.round, frame: meta.frame });
       versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq, parent: pub.version.parent });
-      const bytes = encodeMessage(pub.announce).byteLength;
+      const bytes = gossip(j, encodeMessage(pub.announce).byteLength, meta.round, 'version');
       const to = audience(j, meta.round);
-      node.sent += bytes * to.length;
       const n = node.events;
       for (const r of to) {
         if (o.loss > 0 && draw(j, r, n, 2) < o.loss) {

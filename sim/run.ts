@@ -18,7 +18,8 @@ import type { CodecName } from '../protocol/codecs/codec.js';
 import { createVirtualClock } from './clock.js';
 import { alignedConsensusDistance, consensusDistance } from './consensus.js';
 import { evaluateByClass, underDistribution } from './evaluate.js';
-import { LOG_VERSION, type AgentRoundEvent, type EndEvent, type RoundEvent, type SimEvent } from './events.js';
+import type { WireCounts } from '../node/net/wire-meter.js';
+import { LOG_VERSION, type AgentRoundEvent, type EndEvent, type RoundEvent, type SimEvent, type Libp2pBytes } from './events.js';
 import { createLibp2pCluster, type Libp2pCluster } from './libp2p.js';
 import { mixingWeights, spectralGap, type Mixing } from './mixing.js';
 import { createVirtualNetwork } from './network.js';
@@ -39,6 +40,21 @@ export interface SimResult {
   readonly rounds: ReadonlyArray<RoundEvent>;
   readonly bytes_sent: number;
   readonly wall_s: number;
+  readonly libp2p?: Libp2pBytes;
+}
+
+// libp2p's own protocols (peer identification, liveness) are not mergemesh's traffic.
+const LIBP2P_OWN = /^\/ipfs\/(id|ping)\//;
+
+function libp2pBytes(c: WireCounts): Libp2pBytes {
+  const byId: Record<string, number> = {};
+  let protocol = 0;
+  for (const [id, n] of c.protocolSent) {
+    if (LIBP2P_OWN.test(id) || n === 0) continue;
+    byId[id] = n;
+    protocol += n;
+  }
+  return { protocol, protocol_by_id: byId, transport: c.transportSent };
 }
 
 export function modelDefOf(s: Scenario, ds: Dataset): ModelDef {
@@ -186,6 +202,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   let cluster: Libp2pCluster | undefined;
   let lost = () => 0;
   const clock = createVirtualClock();
+  let wire: Libp2pBytes | undefined;
   if (virtual) {
     const net = createVirtualNetwork({
       clock,
@@ -350,6 +367,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     if (virtual) await clock.run(loops);
     else await Promise.all(loops.map((f) => f()));
     await summarising;
+    if (cluster) wire = libp2pBytes(cluster.wire());
   } finally {
     await Promise.allSettled(agents.map((a) => a.dispose()));
     await cluster?.stop();
@@ -362,8 +380,9 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     rounds: summaries,
     bytes_sent: summaries.reduce((a, r) => a + r.bytes_sent, 0),
     wall_s: (performance.now() - wall0) / 1000,
+    ...(wire ? { libp2p: wire } : {}),
   };
-  const end: EndEvent = { event: 'end', time: new Date().toISOString(), rounds: s.rounds, final_mean_accuracy: result.final_mean_accuracy, final_min_accuracy: result.final_min_accuracy, bytes_sent: result.bytes_sent, wall_s: result.wall_s };
+  const end: EndEvent = { event: 'end', time: new Date().toISOString(), rounds: s.rounds, final_mean_accuracy: result.final_mean_accuracy, final_min_accuracy: result.final_min_accuracy, bytes_sent: result.bytes_sent, wall_s: result.wall_s, ...(wire ? { libp2p: wire } : {}) };
   emit(end);
   return result;
 }

@@ -110,7 +110,12 @@ export const scenarioSchema = z
         /** libp2p mode: in-memory transport or TCP on 127.0.0.1, all in this process. */
         libp2p_transport: z.enum(['memory', 'tcp']).default('memory'),
         codec: enumOf(CODEC_NAMES).default('int8'),
-        inline_delta_bytes: z.number().int().min(0).default(DEFAULT_LIMITS.inlineDeltaBytes),
+        /**
+         * Deltas up to this size ride inside the announcement. Gossip floods the run's topic to
+         * every agent, while only neighbours merge a version, so the default (0) announces
+         * small and lets neighbours pull deltas by hash.
+         */
+        inline_delta_bytes: z.number().int().min(0).max(DEFAULT_LIMITS.maxGossipBytes - 64 * 1024).default(0),
         latency_ms: z.number().min(0).default(20),
         jitter_ms: z.number().min(0).default(0),
         bandwidth_mbps: z.number().positive().default(100),

@@ -2,6 +2,7 @@
 // inline or by hash over the blob protocol, and the clock is the wall clock. Round and frame
 // travel in the announcement's metrics.
 import type { MeshPeer } from '../net/peer.js';
+import type { WireMeter } from '../net/wire-meter.js';
 import type { HeldVersion, KnownVersion, Neighbourhood, Transport } from './transport.js';
 
 export interface Libp2pTransportOptions {
@@ -12,7 +13,15 @@ export interface Libp2pTransportOptions {
   readonly neighbours: (round: number) => Neighbourhood;
   /** Wall-clock origin (ms, Date.now()) of the run. */
   readonly t0?: number;
+  /**
+   * When given, traffic is what libp2p measured on mergemesh's streams (gossip forwarding and
+   * gossipsub's envelopes included); the peer's own count then only splits off control.
+   */
+  readonly meter?: WireMeter;
 }
+
+// mergemesh's streams: the run topic's gossipsub and the blob protocol.
+const OURS = /^\/(meshsub|mergemesh)\//;
 
 const CONTROL = ['hello', 'ack', 'have'];
 const VERSION_OUT = ['announce', 'blob', 'want'];
@@ -74,7 +83,11 @@ export function libp2pTransport(o: Libp2pTransportOptions): Transport {
     },
     traffic() {
       const b = o.peer.bytes();
-      return { sent: sum(b.out, VERSION_OUT), received: sum(b.in, VERSION_IN), control: sum(b.out, CONTROL) };
+      const control = sum(b.out, CONTROL);
+      if (!o.meter) return { sent: sum(b.out, VERSION_OUT), received: sum(b.in, VERSION_IN), control };
+      const c = o.meter.counts();
+      const ours = (m: ReadonlyMap<string, number>) => [...m].reduce((a, [id, n]) => a + (OURS.test(id) ? n : 0), 0);
+      return { sent: Math.max(0, ours(c.protocolSent) - control), received: Math.max(0, ours(c.protocolReceived) - sum(b.in, CONTROL)), control };
     },
   };
 }

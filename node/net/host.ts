@@ -20,6 +20,7 @@ import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import type { Registry } from 'prom-client';
 import '../util/polyfill.js';
+import type { WireMeter } from './wire-meter.js';
 import type { Limits } from '../../protocol/constants.js';
 
 export type Host = Libp2p<{ identify: Identify; ping: PingService; pubsub: GossipSub }>;
@@ -38,6 +39,8 @@ export interface HostOptions {
   readonly limits: Limits;
   /** Registers libp2p's own metrics here. */
   readonly registry?: Registry;
+  /** Counts bytes per connection and protocol instead (the simulator's wire check). */
+  readonly meter?: WireMeter;
 }
 
 export async function createHost(o: HostOptions): Promise<Host> {
@@ -59,7 +62,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
     // Loopback clusters dial one host many times a second; libp2p's default allows 5.
     connectionManager: { maxConnections: 300, inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 100 },
     peerDiscovery: discovery,
-    ...(o.registry ? { metrics: prometheusMetrics({ registry: o.registry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
+    ...(o.meter ? { metrics: o.meter.service } : o.registry ? { metrics: prometheusMetrics({ registry: o.registry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
     services: {
       identify: identify(),
       ping: ping(),

@@ -13,6 +13,7 @@ import { encodeMessage, isRejectReason, type Ack, type Announce, type GossipMess
 import { applyDelta, applySteps, checkShape, createPublisher, linksOf, verifyState, type ChainLink, type Published, type Version } from '../../protocol/versions.js';
 import { BlobError, fetchBlob, serveBlobs, wantFrame } from './blob.js';
 import { createHost, type Host } from './host.js';
+import type { WireMeter } from './wire-meter.js';
 import { createPeerMetrics, type PeerMetrics } from './metrics.js';
 import { createReplicaStore, type Replica, type ReplicaStore } from './replicas.js';
 import { createGossipValidator, type Verdict } from './validate.js';
@@ -49,6 +50,8 @@ export interface PeerOptions {
    * validated and forwarded, but neither stored nor pulled: a peer holds only what it merges.
    */
   readonly follow?: (peer: string) => boolean;
+  /** Count libp2p's bytes with this meter (libp2p's own Prometheus metrics are then off). */
+  readonly meter?: WireMeter;
 }
 
 export interface HeardVersion {
@@ -119,6 +122,7 @@ export async function createPeer(o: PeerOptions): Promise<MeshPeer> {
     topic,
     limits,
     registry: metrics.registry,
+    meter: o.meter,
   });
   const self = host.peerId.toString();
   if (members && !members.has(self)) members.add(self);
