@@ -141,6 +141,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     const tReq = clock.now() + delay(j, author, n, wantBytes);
     clock.at(tReq, key(j), () => {
       const server = nodes[author];
+      if (!isDown(author)) server.received += wantBytes;
       const plan = isDown(author) ? undefined : server.publisher.plan(hash, want.bases);
       if (!plan) {
         finished();
