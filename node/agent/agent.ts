@@ -27,6 +27,8 @@ export interface AgentOptions {
   /** The frame the initial weights are in (agents from one shared init share frame 0). */
   readonly frame: number;
   readonly stepsPerCall?: number;
+  /** Called between training calls; throwing from it abandons the epoch (a peer stopping). */
+  readonly onTrainProgress?: () => void;
 }
 
 export interface TrainReport {
@@ -79,7 +81,7 @@ export function createAgent(o: AgentOptions): Agent {
           rng.shuffle(idx);
           idx = idx.subarray(0, Math.max(o.batch, Math.round(left * all.length)));
         }
-        const st = await trainer.trainEpoch(o.shard, idx, rng);
+        const st = await trainer.trainEpoch(o.shard, idx, rng, o.onTrainProgress);
         samples += st.samples;
         steps += st.steps;
         lossSum += st.meanLoss * st.steps;

@@ -26,7 +26,7 @@ const EXAMPLE = `{
 
 export function nodeCommand(): Command {
   return new Command('node')
-    .description('Run one peer of a run on libp2p: train on its data shard, publish versions, hold its neighbours\' versions.')
+    .description('Run one peer of a run on libp2p: train on its data shard, publish versions, merge with the versions it holds of the other peers.')
     .requiredOption('--config <file>', 'the peer\'s JSON configuration (see docs/cli.md#node)')
     .option('--json', 'print events as JSON lines on stdout (listening, round, version, stopped)')
     .option('--quiet', 'no human-readable progress on stderr')
@@ -59,7 +59,10 @@ function describe(e: NodeEvent): string {
         ...(e.restored.length ? [`  restored replicas of ${e.restored.length} neighbour(s)`] : []),
       ].join('\n');
     case 'round':
-      return `round ${e.round}: test accuracy ${(100 * e.test_accuracy).toFixed(2)}%, test loss ${e.test_loss.toFixed(4)}, train loss ${e.train_loss.toFixed(4)}, trained ${e.train_s.toFixed(1)} s, ${e.neighbours} neighbour(s); published v${e.seq} ${e.hash.slice(0, 12)}…`;
+      return (
+        `round ${e.round}: test accuracy ${(100 * e.test_accuracy).toFixed(2)}%, test loss ${e.test_loss.toFixed(4)}, train loss ${e.train_loss.toFixed(4)}, trained ${e.train_s.toFixed(1)} s; published v${e.seq} ${e.hash.slice(0, 12)}…` +
+        (e.merged_accuracy === null ? `; nothing to merge yet (${e.neighbours} neighbour(s) held)` : `; merged with ${e.merged_with.length} peer(s) in ${e.merge_s.toFixed(1)} s → ${(100 * e.merged_accuracy).toFixed(2)}% (frame ${e.frame})`)
+      );
     case 'version':
       return `  ← ${short(e.peer)} v${e.seq} ${e.hash.slice(0, 12)}… (${e.via})`;
     case 'stopped':

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
+import { STRATEGY_KINDS, type StrategyKind } from '../agent/strategy.js';
 import { CODEC_NAMES } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, RUN_ID_PATTERN } from '../../protocol/constants.js';
 import { DATASET_NAMES } from '../data/dataset.js';
@@ -89,6 +90,22 @@ export const nodeConfigSchema = z.strictObject({
     })
     .prefault({})
     .refine((l) => l.inline_delta_bytes < l.max_gossip_bytes, { message: 'inline_delta_bytes must be below max_gossip_bytes', path: ['inline_delta_bytes'] }),
+  /**
+   * After each round the peer merges with the latest versions it holds of the other peers
+   * (asynchronously: no waiting), with the simulator's strategies (docs/agents.md).
+   */
+  merge: z
+    .strictObject({
+      strategy: z.enum(STRATEGY_KINDS as [StrategyKind, ...StrategyKind[]]).default('frame'),
+      /** Gate margin; default 0.02 for frame, 0 otherwise. */
+      margin: z.number().min(0).max(1).optional(),
+      /** Own samples used (unlabelled) for alignment and norm repair. */
+      align_samples: z.number().int().min(10).default(2000),
+      /** Versions older than this are not merged. */
+      max_age_s: z.number().positive().default(600),
+    })
+    .prefault({})
+    .refine((m) => m.strategy !== 'zipit' && m.strategy !== 'pleas', { message: 'zipit and pleas merge pairs on a schedule; a node merges with every peer it holds', path: ['strategy'] }),
   /** Seconds to keep serving after the last round, so neighbours can pull it. */
   linger_s: z.number().min(0).default(5),
   /** JSONL event log (one line per round and per neighbour version). */

@@ -1,7 +1,8 @@
 // A real peer from its configuration: identity, libp2p host and gossip, replica store,
-// Prometheus endpoint, and the local loop: train on this peer's shard, evaluate, publish the
-// new version; neighbours' versions arrive in the background. (The merge step of the agent
-// plugs into this loop; see docs/agents.md.)
+// Prometheus endpoint, and the merge-and-train loop of node/agent in its asynchronous form:
+// train on this peer's shard, evaluate, publish the new version, then merge with the latest
+// versions held of the other peers (which arrive in the background) using the configured
+// strategy, and train on from the merged model.
 import { readFile } from 'node:fs/promises';
 import { Gauge } from 'prom-client';
 import { subset, type Dataset, type DatasetName } from '../data/dataset.js';
@@ -12,7 +13,8 @@ import { createModel } from '../model/model.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
 import { evaluate } from '../train/evaluate.js';
 import { optimizerConfig, type OptimizerKind } from '../train/optimizer.js';
-import { createTrainer } from '../train/trainer.js';
+import { createAgent } from '../agent/agent.js';
+import type { MergeInput, StrategyConfig } from '../agent/strategy.js';
 import { createRng } from '../util/rng.js';
 import type { CodecName } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, type Limits } from '../../protocol/constants.js';
@@ -44,6 +46,12 @@ export type NodeEvent =
       readonly train_loss: number;
       readonly train_s: number;
       readonly neighbours: number;
+      /** Peers whose versions were merged after this round, and the merged model's test figures (null: no merge). */
+      readonly merged_with: ReadonlyArray<string>;
+      readonly merged_accuracy: number | null;
+      readonly merged_loss: number | null;
+      readonly frame: number;
+      readonly merge_s: number;
     }
   | { readonly event: 'version'; readonly peer: string; readonly seq: number; readonly hash: string; readonly via: string }
   | { readonly event: 'stopped'; readonly reason: string; readonly rounds: number };
@@ -168,45 +176,98 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
   });
 
   const runtime = createRuntime({ intraOpThreads: cfg.train.threads });
-  const trainer = createTrainer({ runtime, model, optimizer, batch: cfg.train.batch }, model.init(cfg.train.seed));
-  const rng = createRng(cfg.train.seed).fork(1);
   let stopping: string | undefined;
   let rounds = 0;
   let wake: (() => void) | undefined;
   const abortable = () => {
     if (stopping) throw new Stopping(stopping);
   };
+  const m = cfg.merge;
+  const strategy: StrategyConfig = {
+    kind: m.strategy,
+    margin: m.margin ?? (m.strategy === 'frame' ? 0.02 : 0),
+    score: 'correlation',
+    repair: 'auto',
+    zipAlpha: 1e-4,
+    zipBeta: 0,
+    verifyFrames: false,
+    frameAlign: 'weight',
+    taskOverlap: 0.5,
+    restoreNorms: true,
+  };
+  // A frame is named by the initialisation seed: peers started from the same seed share it,
+  // and the lowest seed of a run is the frame the frame-aware strategy converges on.
+  const agent = createAgent({
+    index: cfg.data.shard,
+    runtime,
+    model,
+    shard,
+    alignData: { ds: shard, indices: Int32Array.from({ length: Math.min(m.align_samples, shard.count) }, (_, k) => k) },
+    optimizer,
+    batch: cfg.train.batch,
+    epochsPerRound: cfg.train.epochs_per_round,
+    resetOptimizer: cfg.train.reset_optimizer,
+    strategy,
+    seed: cfg.train.seed,
+    initial: model.init(cfg.train.seed),
+    frame: cfg.train.seed,
+    onTrainProgress: abortable,
+  });
+
+  /** The latest version held of every other peer, fresh enough to merge. */
+  const neighbourVersions = (): Array<MergeInput & { peer: string }> => {
+    const now = Date.now();
+    return peer.replicas
+      .peers()
+      .filter((p) => p !== peer.id)
+      .map((p) => peer.replicas.latest(p)!)
+      .filter((r) => r && now - r.updated <= m.max_age_s * 1000)
+      .sort((a, b) => (a.peer < b.peer ? -1 : 1))
+      .map((r, k) => ({ peer: r.peer, agent: k, weight: 0, values: r.values, frame: typeof r.metrics?.frame === 'number' ? r.metrics.frame : Number.MAX_SAFE_INTEGER }));
+  };
 
   const loop = async () => {
-    const all = Int32Array.from({ length: shard.count }, (_, i) => i);
     while (!stopping && (cfg.train.rounds === 0 || rounds < cfg.train.rounds)) {
       const t0 = performance.now();
-      if (cfg.train.reset_optimizer) trainer.resetOptimizer();
-      let lossSum = 0;
-      let steps = 0;
-      // Whole passes, then a seeded fraction of the shard for a fractional epoch count.
-      for (let left = cfg.train.epochs_per_round; left > 1e-9; left -= 1) {
-        let idx: Int32Array = all;
-        if (left < 1) {
-          idx = all.slice();
-          rng.shuffle(idx);
-          idx = idx.subarray(0, Math.max(cfg.train.batch, Math.round(left * all.length)));
-        }
-        const st = await trainer.trainEpoch(shard, idx, rng, abortable);
-        lossSum += st.meanLoss * st.steps;
-        steps += st.steps;
-      }
+      const tr = await agent.train();
       const trainS = (performance.now() - t0) / 1000;
-      const ev = await evaluate(runtime, model, trainer.state.weights, test);
+      const ev = await evaluate(runtime, model, agent.weights, test);
       abortable();
       rounds++;
-      const trainLoss = steps ? lossSum / steps : NaN;
-      const pub = await peer.publish(trainer.state.weights, { round: rounds, test_accuracy: ev.accuracy, test_loss: ev.loss, train_loss: trainLoss });
+      const pub = await peer.publish(agent.weights, { round: rounds, frame: agent.frame, test_accuracy: ev.accuracy, test_loss: ev.loss, train_loss: tr.loss });
       gauges.round.set(rounds);
       gauges.accuracy.set(ev.accuracy);
       gauges.loss.set(ev.loss);
-      gauges.trainLoss.set(trainLoss);
-      onEvent({ event: 'round', round: rounds, seq: pub.version.seq, hash: pub.version.hash, test_accuracy: ev.accuracy, test_loss: ev.loss, train_loss: trainLoss, train_s: trainS, neighbours: peer.replicas.peers().length });
+      gauges.trainLoss.set(tr.loss);
+      // Uniform mixing over what is held: this peer and each neighbour 1/(k+1).
+      const others = m.strategy === 'none' ? [] : neighbourVersions();
+      let merged: { accuracy: number; loss: number } | null = null;
+      const t1 = performance.now();
+      if (others.length) {
+        const w = 1 / (others.length + 1);
+        await agent.merge(
+          w,
+          others.map((o) => ({ ...o, weight: w })),
+        );
+        abortable();
+        merged = await evaluate(runtime, model, agent.weights, test);
+      }
+      onEvent({
+        event: 'round',
+        round: rounds,
+        seq: pub.version.seq,
+        hash: pub.version.hash,
+        test_accuracy: ev.accuracy,
+        test_loss: ev.loss,
+        train_loss: tr.loss,
+        train_s: trainS,
+        neighbours: peer.replicas.peers().length,
+        merged_with: others.map((o) => o.peer),
+        merged_accuracy: merged?.accuracy ?? null,
+        merged_loss: merged?.loss ?? null,
+        frame: agent.frame,
+        merge_s: (performance.now() - t1) / 1000,
+      });
     }
     // Keep serving a while so neighbours can pull the last version.
     if (!stopping && cfg.linger_s > 0) await new Promise<void>((r) => ((wake = r), setTimeout(r, cfg.linger_s * 1000)));
@@ -216,7 +277,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
   const shutdown = async (reason: string) => {
     if (finished) return;
     finished = true;
-    await Promise.allSettled([peer.stop(), server?.close(), trainer.dispose().then(() => runtime.close())]);
+    await Promise.allSettled([peer.stop(), server?.close(), agent.dispose().then(() => runtime.close())]);
     onEvent({ event: 'stopped', reason, rounds });
   };
   const done = loop().then(

@@ -78,6 +78,11 @@ describe('mergemesh node', () => {
       const bRounds = b.events.filter((e) => e.event === 'round');
       expect(bRounds.map((e) => e.round)).toEqual([1, 2, 3, 4]);
       expect(bRounds[3].test_accuracy as number).toBeGreaterThan(0.5);
+      // The agent loop: once A holds B's version, A merges with it after its next round
+      // (both started from seed 0, so they share frame 0 and average).
+      const merge = await until('A to merge with B', () => a.events.find((e) => e.event === 'round' && (e.merged_with as string[]).includes(bHello.peer_id as string)));
+      expect(merge.merged_accuracy as number).toBeGreaterThan(0.5);
+      expect(merge.frame).toBe(0);
       expect(b.events[b.events.length - 1]).toMatchObject({ event: 'stopped', rounds: 4 });
 
       // The metrics endpoint: ours and libp2p's, in Prometheus text.
