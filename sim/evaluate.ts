@@ -2,7 +2,7 @@
 // accuracy on the agent's own data distribution (its "local" accuracy) costs no extra pass.
 import type { Dataset } from '../node/data/dataset.js';
 import type { Model } from '../node/model/model.js';
-import { combineHeads, predict } from '../node/train/evaluate.js';
+import { combineHeads, predict, scoreRow } from '../node/train/evaluate.js';
 import type { Runtime } from '../node/tensor/runtime/pool.js';
 
 export interface ClassEval {
@@ -23,22 +23,11 @@ export async function evaluateByClass(rt: Runtime, model: Model, weights: Float3
   let loss = 0;
   for (let i = 0; i < indices.length; i++) {
     const y = test.labels[indices[i]];
-    const row = logits.subarray(i * C, (i + 1) * C);
-    let best = 0;
-    let max = -Infinity;
-    for (let c = 0; c < C; c++) {
-      if (row[c] > max) {
-        max = row[c];
-        best = c;
-      }
-    }
-    let sum = 0;
-    for (let c = 0; c < C; c++) sum += Math.exp(row[c] - max);
-    const l = Math.log(sum) + max - row[y];
+    const { loss: l, correct: ok } = scoreRow(logits.subarray(i * C, (i + 1) * C), y);
     count[y]++;
     lossSum[y] += l;
     loss += l;
-    if (best === y) {
+    if (ok) {
       correct[y]++;
       right++;
     }

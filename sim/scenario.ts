@@ -1,7 +1,6 @@
 // A scenario: everything a simulated run depends on, as one JSON object with complete
 // defaults (the embedded default is what `mergemesh sim` runs without arguments). Validation
 // reports every problem at once, unknown keys included; `--set path=value` edits any field.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CODEC_NAMES } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS } from '../protocol/constants.js';
@@ -10,6 +9,7 @@ import { DATASET_NAMES } from '../node/data/dataset.js';
 import { MATCH_SCORES } from '../node/merge/align.js';
 import { MODEL_KINDS, parseModelDef, type ModelKind } from '../node/model/def.js';
 import { OPTIMIZER_KINDS } from '../node/train/optimizer.js';
+import { readJsonFile } from '../node/util/json-file.js';
 import { MIXING_KINDS } from './mixing.js';
 import { SCHEDULE_KINDS } from './schedule.js';
 
@@ -209,18 +209,7 @@ export function applySets(raw: Record<string, unknown>, sets: ReadonlyArray<stri
 }
 
 export function loadScenarioFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(`cannot read scenario ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ScenarioError(`${path} is not JSON: ${(e as Error).message}`);
-  }
+  const raw = readJsonFile(path, 'scenario', (m) => new ScenarioError(m));
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ScenarioError(`${path}: a scenario is a JSON object`);
   return raw as Record<string, unknown>;
 }

@@ -1,7 +1,6 @@
 // The configuration file of `mergemesh node`: one JSON object, validated with every problem
 // reported at once (unknown keys included, since a typo must not silently fall back to a
 // default), with complete defaults. Relative paths resolve against the file's directory.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { DEFAULT_LIMITS, RUN_ID_PATTERN } from '../../protocol/constants.js';
 import { DATASET_NAMES } from '../data/dataset.js';
 import { MODEL_KINDS, parseModelDef, type ModelDef, type ModelKind } from '../model/def.js';
 import { OPTIMIZER_KINDS } from '../train/optimizer.js';
+import { readJsonFile } from '../util/json-file.js';
 
 const multiaddrString = (what: string) =>
   z.string().superRefine((s, ctx) => {
@@ -153,17 +153,6 @@ export function parseNodeConfig(raw: unknown, baseDir: string, file = 'configura
 }
 
 export function loadNodeConfig(path: string): NodeConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read configuration ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path} is not JSON: ${(e as Error).message}`);
-  }
+  const raw = readJsonFile(path, 'configuration', (m) => new ConfigError(m));
   return parseNodeConfig(raw, dirname(resolve(path)), path);
 }

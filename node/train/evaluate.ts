@@ -77,25 +77,30 @@ export function combineHeads(logits: Float32Array, heads: number, classes: numbe
   return out;
 }
 
+/** Cross-entropy of one row of logits against its label, and whether its argmax is right. */
+export function scoreRow(row: Float32Array, label: number): { loss: number; correct: boolean } {
+  let best = 0;
+  let max = -Infinity;
+  for (let c = 0; c < row.length; c++) {
+    if (row[c] > max) {
+      max = row[c];
+      best = c;
+    }
+  }
+  let sum = 0;
+  for (let c = 0; c < row.length; c++) sum += Math.exp(row[c] - max);
+  return { loss: Math.log(sum) + max - row[label], correct: best === label };
+}
+
 /** Mean cross-entropy and accuracy of logits [n, C] against labels. */
 export function scoreLogits(logits: Float32Array, labels: ArrayLike<number>, classes: number): EvalResult {
   const n = labels.length;
   let correct = 0;
   let loss = 0;
   for (let i = 0; i < n; i++) {
-    const row = logits.subarray(i * classes, (i + 1) * classes);
-    let best = 0;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) {
-      if (row[c] > max) {
-        max = row[c];
-        best = c;
-      }
-    }
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - max);
-    loss += Math.log(sum) + max - row[labels[i]];
-    if (best === labels[i]) correct++;
+    const r = scoreRow(logits.subarray(i * classes, (i + 1) * classes), labels[i]);
+    loss += r.loss;
+    if (r.correct) correct++;
   }
   return { accuracy: n ? correct / n : 0, loss: n ? loss / n : 0, count: n };
 }
