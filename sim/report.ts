@@ -164,6 +164,8 @@ export function renderReport(log: ParsedLog, title = log.start.scenario.name): s
     `seed ${s.seed}`,
   ];
   const status = log.end ? `finished in ${log.end.wall_s.toFixed(1)} s` : `incomplete: the log stops after round ${log.rounds[log.rounds.length - 1].round} of ${s.rounds}`;
+  const wire = log.end?.libp2p;
+  if (wire) facts.push(`libp2p moved ${formatBytes(wire.protocol)} on mergemesh's streams, ${formatBytes(wire.transport)} on the connections`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mergemesh: ${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
