@@ -42,6 +42,19 @@ export const TABLE_LEGEND = [
   'sent: bytes the wire carries that round (announcements, deltas, states, control)',
 ].join('\n');
 
+function where(s: Scenario): string {
+  switch (s.schedule.kind) {
+    case 'static':
+      return `on a ${s.topology.kind}`;
+    case 'one-peer-exponential':
+      return 'on the one-peer exponential schedule';
+    case 'random-matching':
+      return 'in random pairs each round';
+    case 'resample':
+      return `on a ${s.topology.kind} redrawn every ${s.schedule.every} round(s)`;
+  }
+}
+
 /** A few sentences for a newcomer: what ran, where accuracy went, whether the models agree. */
 export function describeOutcome(s: Scenario, rounds: ReadonlyArray<RoundEvent>): string {
   const first = rounds[0];
@@ -49,7 +62,7 @@ export function describeOutcome(s: Scenario, rounds: ReadonlyArray<RoundEvent>):
   const lines: string[] = [];
   const total = rounds.reduce((a, r) => a + r.bytes_sent, 0);
   lines.push(
-    `${s.agents} agents on a ${s.topology.kind} ran ${last.round} round(s) of '${s.strategy.kind}' merging: mean test accuracy ${pct(first.mean_accuracy)} after pretraining → ${pct(last.mean_accuracy)} after the last merge (worst agent ${pct(last.min_accuracy)}, spread ±${(100 * last.std_accuracy).toFixed(1)} points).`,
+    `${s.agents} agents ${where(s)} ran ${last.round} round(s) of '${s.strategy.kind}' merging: mean test accuracy ${pct(first.mean_accuracy)} after pretraining → ${pct(last.mean_accuracy)} after the last merge (worst agent ${pct(last.min_accuracy)}, spread ±${(100 * last.std_accuracy).toFixed(1)} points).`,
   );
   if (last.mean_trained_accuracy !== null) {
     const d = last.mean_accuracy - last.mean_trained_accuracy;

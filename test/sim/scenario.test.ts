@@ -1,8 +1,9 @@
 // The scenario file: complete defaults, every problem reported at once, --set edits; and the
 // virtual clock that makes a simulated run replay exactly.
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from '../../sim/clock.js';
-import { applySets, marginOf, parseScenario, ScenarioError } from '../../sim/scenario.js';
+import { applySets, loadScenarioFile, marginOf, parseScenario, ScenarioError } from '../../sim/scenario.js';
 
 describe('scenario', () => {
   it('the embedded default: 8 agents, ring, MNIST, MLP, a few rounds, the frame-aware strategy', () => {
@@ -83,5 +84,13 @@ describe('virtual clock', () => {
   it('a deadlock is an error, not a hang', async () => {
     const clock = createVirtualClock();
     await expect(clock.run([() => clock.waitFor(() => false, Infinity, 0).then(() => undefined)])).rejects.toThrow(/deadlock/);
+  });
+});
+
+describe('example scenarios', () => {
+  it('every file in examples/scenarios is a valid scenario', () => {
+    const files = readdirSync('examples/scenarios').filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) expect(() => parseScenario(loadScenarioFile(`examples/scenarios/${f}`), f), f).not.toThrow();
   });
 });
