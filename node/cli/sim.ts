@@ -42,7 +42,8 @@ Examples:
   mergemesh sim --set strategy.kind=activation           # DIMAT (activation matching)
   mergemesh sim --set data.partition='{"kind":"classes","per_agent":2}' --set agents=5
   mergemesh sim my-scenario.json --set seed=3 --transport libp2p
-  mergemesh report ${DEFAULT_LOG} -o report.html         # plots of the run
+  mergemesh sim examples/scenarios/noniid-ring.json       # ready-made scenarios
+  mergemesh report ${DEFAULT_LOG} -o report.html    # plots of the run
 
 Every scenario field, its default and meaning: docs/simulator.md (or --print-scenario).`,
     )
