@@ -90,7 +90,9 @@ export function makeGraph(n: number, spec: TopologySpec, rng: Rng): Graph {
       for (let i = 0; i < n && n > 1; i++) edges.push([i, (i + 1) % n]);
       return fromEdges(n, edges);
     case 'torus': {
-      const rows = spec.rows ?? Math.max(1, Math.floor(Math.sqrt(n)));
+      // Default: the squarest grid, i.e. the largest divisor of n not above √n.
+      let rows = spec.rows ?? Math.max(1, Math.floor(Math.sqrt(n)));
+      if (spec.rows === undefined) while (n % rows !== 0) rows--;
       if (n % rows !== 0) throw new Error(`torus: ${n} agents do not fill ${rows} rows`);
       const cols = n / rows;
       const at = (r: number, c: number) => ((r + rows) % rows) * cols + ((c + cols) % cols);

@@ -42,6 +42,8 @@ describe('topologies', () => {
     // Exponential graph: links to i ± 2^k, so log2(16) = 4 distances, 2 ways, minus the antipode counted once.
     expect(new Set(deg({ kind: 'exponential' }))).toEqual(new Set([7]));
     expect(edgeList(makeGraph(8, { kind: 'ring' }, createRng(0)))).toHaveLength(8);
+    // 10 agents: a 2 × 5 torus by default (degree 3: the two rows are each other's up and down).
+    expect(new Set(deg({ kind: 'torus' }, 10))).toEqual(new Set([3]));
   });
 
   it('impossible parameters are refused with a reason', () => {
