@@ -36,14 +36,10 @@ export interface VirtualNetworkOptions {
   readonly seed: number;
 }
 
-interface Held extends HeldVersion {
-  readonly parent: string | null;
-}
-
 interface Node {
   readonly publisher: Publisher;
   readonly known: Map<number, KnownVersion>;
-  readonly held: Map<number, Held>;
+  readonly held: Map<number, HeldVersion>;
   /** Author → hash of a pull in flight. */
   readonly pulling: Map<number, string>;
   round: number;
@@ -74,7 +70,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     control: 0,
   }));
   // Every version any agent published, by hash (what a held base or a delta chain refers to).
-  const versions = new Map<string, { values: Float32Array; meta: VersionMeta; seq: number; parent: string | null }>();
+  const versions = new Map<string, { values: Float32Array; meta: VersionMeta; seq: number }>();
   let lostCount = 0;
   const { clock } = o;
 
@@ -120,7 +116,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     const held = nodes[j].held.get(author);
     if (held && held.seq >= v.seq) return;
     const k = nodes[j].known.get(author);
-    nodes[j].held.set(author, { agent: author, seq: v.seq, hash, meta: v.meta, at: k?.hash === hash ? k.at : clock.now(), values: v.values, parent: v.parent });
+    nodes[j].held.set(author, { agent: author, seq: v.seq, hash, meta: v.meta, at: k?.hash === hash ? k.at : clock.now(), values: v.values });
     // The acknowledgement every peer gossips after storing a version.
     const ack: Ack = { v: PROTOCOL_VERSION, t: 'ack', run: o.run, peer: `agent-${author}`, hash };
     gossip(j, encodeMessage(ack).byteLength, nodes[j].round, 'control');
@@ -206,7 +202,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       const node = nodes[j];
       if (meta.round > 0) node.round = meta.round;
       const pub = node.publisher.publish(values, { round: meta.round, frame: meta.frame });
-      versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq, parent: pub.version.parent });
+      versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq });
       const bytes = gossip(j, encodeMessage(pub.announce).byteLength, meta.round, 'version');
       const to = audience(j, meta.round);
       const n = node.events;

@@ -8,7 +8,7 @@ import type { StrategyConfig } from '../node/agent/strategy.js';
 import type { Transport } from '../node/agent/transport.js';
 import { subset, type Dataset, type DatasetName } from '../node/data/dataset.js';
 import { loadDataset } from '../node/data/load.js';
-import { partition, type PartitionSpec } from '../node/data/partition.js';
+import { partition, partitionSpecOf } from '../node/data/partition.js';
 import { defaultModelDef, describeModel, parseModelDef, type ModelDef, type ModelKind } from '../node/model/def.js';
 import { createModel, type Model } from '../node/model/model.js';
 import { createRuntime, type Runtime } from '../node/tensor/runtime/pool.js';
@@ -62,9 +62,10 @@ export function modelDefOf(s: Scenario, ds: Dataset): ModelDef {
   return parseModelDef(s.model);
 }
 
-function partitionSpec(s: Scenario): PartitionSpec {
-  const p = s.data.partition;
-  return p.kind === 'iid' ? { kind: 'iid' } : p.kind === 'dirichlet' ? { kind: 'dirichlet', alpha: p.alpha } : { kind: 'classes', perAgent: p.per_agent };
+/** Each agent's training shard: a seeded partition of `train`, capped at `samples_per_agent`. */
+export function agentShards(s: Scenario, train: Dataset): Dataset[] {
+  const parts = asScenarioError(() => partition(train.labels, train.classes, s.agents, partitionSpecOf(s.data.partition), createRng(s.seed).fork(11)));
+  return parts.map((p) => subset(train, s.data.samples_per_agent ? p.subarray(0, s.data.samples_per_agent) : p));
 }
 
 /** down[r][i]: agent i is down in round r; an agent that goes down stays down `down_rounds`. */
@@ -112,8 +113,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   const n = s.agents;
 
   // Data: a seeded partition of the training set, a seeded test subset, an optional proxy set.
-  const parts = asScenarioError(() => partition(train.labels, train.classes, n, partitionSpec(s), createRng(s.seed).fork(11)));
-  const shards = parts.map((p) => subset(train, s.data.samples_per_agent ? p.subarray(0, s.data.samples_per_agent) : p));
+  const shards = agentShards(s, train);
   const empty = shards.findIndex((d) => d.count < s.train.batch);
   if (empty >= 0) throw new ScenarioError(`agent ${empty} has ${shards[empty].count} training samples, fewer than a batch of ${s.train.batch} (fewer agents, a smaller batch, or another partition)`);
   const testIdx = Int32Array.from({ length: testAll.count }, (_, i) => i);
@@ -159,11 +159,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   status(`${n} agents, ${describeModel(def)} (${model.layout.totalSize.toLocaleString('en')} parameters), ${dataset} ${s.data.partition.kind}, ${s.topology.kind} topology, strategy ${s.strategy.kind}, ${s.network.transport} network`);
 
   const runtime: Runtime = createRuntime({ workers: s.compute.workers, intraOpThreads: 1 });
-  const optimizer = optimizerConfig(s.train.optimizer as OptimizerKind, {
-    ...(s.train.lr !== undefined ? { lr: s.train.lr } : {}),
-    ...(s.train.momentum !== undefined ? { momentum: s.train.momentum } : {}),
-    ...(s.train.weight_decay !== undefined ? { weightDecay: s.train.weight_decay } : {}),
-  });
+  const optimizer = optimizerConfig(s.train.optimizer as OptimizerKind, { lr: s.train.lr, momentum: s.train.momentum, weightDecay: s.train.weight_decay });
   const strategy: StrategyConfig = {
     kind: s.strategy.kind,
     margin: marginOf(s),

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { CODEC_NAMES } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS } from '../protocol/constants.js';
-import { STRATEGY_KINDS, type StrategyKind } from '../node/agent/strategy.js';
+import { DEFAULT_STRATEGY, defaultMargin, STRATEGY_KINDS, type StrategyKind } from '../node/agent/strategy.js';
 import { DATASET_NAMES } from '../node/data/dataset.js';
 import { MATCH_SCORES } from '../node/merge/align.js';
 import { MODEL_KINDS, parseModelDef, type ModelKind } from '../node/model/def.js';
@@ -88,20 +88,20 @@ export const scenarioSchema = z
         kind: enumOf<StrategyKind>(STRATEGY_KINDS).default('frame'),
         /** Gate margin (relative alignment gain); default: 0 for weight/activation, 0.02 for frame. */
         margin: z.number().min(0).max(1).optional(),
-        score: enumOf(MATCH_SCORES).default('correlation'),
-        repair: z.enum(['auto', 'repair', 'none']).default('auto'),
+        score: enumOf(MATCH_SCORES).default(DEFAULT_STRATEGY.score),
+        repair: z.enum(['auto', 'repair', 'none']).default(DEFAULT_STRATEGY.repair),
         /** Unlabelled samples for alignment: the agent's own ('local') or a shared proxy set. */
         align_data: z.enum(['local', 'proxy']).default('local'),
         align_samples: z.number().int().min(10).default(2000),
-        zip_alpha: z.number().min(0).default(1e-4),
-        zip_beta: z.number().min(0).max(1).default(0),
-        verify_frames: z.boolean().default(false),
+        zip_alpha: z.number().min(0).default(DEFAULT_STRATEGY.zipAlpha),
+        zip_beta: z.number().min(0).max(1).default(DEFAULT_STRATEGY.zipBeta),
+        verify_frames: z.boolean().default(DEFAULT_STRATEGY.verifyFrames),
         /** frame: align across frames by weight matching (data-free, the same on every agent) or activations. */
-        frame_align: z.enum(['weight', 'activation']).default('weight'),
+        frame_align: z.enum(['weight', 'activation']).default(DEFAULT_STRATEGY.frameAlign),
         /** frame: align a neighbour from another frame only if it is this good on the agent's own data (relative). */
-        task_overlap: z.number().min(0).default(0.5),
+        task_overlap: z.number().min(0).default(DEFAULT_STRATEGY.taskOverlap),
         /** frame: restore units' weight norms after averaging (data-free). */
-        restore_norms: z.boolean().default(true),
+        restore_norms: z.boolean().default(DEFAULT_STRATEGY.restoreNorms),
       })
       .prefault({}),
     network: z
@@ -216,5 +216,5 @@ export function loadScenarioFile(path: string): Record<string, unknown> {
 
 /** The gate margin a strategy uses when the scenario leaves it unset. */
 export function marginOf(s: Scenario): number {
-  return s.strategy.margin ?? (s.strategy.kind === 'frame' ? 0.02 : 0);
+  return s.strategy.margin ?? defaultMargin(s.strategy.kind);
 }

@@ -56,6 +56,21 @@ export interface StrategyConfig {
   readonly restoreNorms: boolean;
 }
 
+/** What a strategy uses unless a scenario or peer config says otherwise (the one place for these defaults). */
+export const DEFAULT_STRATEGY: Omit<StrategyConfig, 'kind' | 'margin'> = {
+  score: 'correlation',
+  repair: 'auto',
+  zipAlpha: 1e-4,
+  zipBeta: 0,
+  verifyFrames: false,
+  frameAlign: 'weight',
+  taskOverlap: 0.5,
+  restoreNorms: true,
+};
+
+/** The gate margin: DIMAT-style strategies take the best permutation; the frame policy keeps a frame unless alignment gains 2 %. */
+export const defaultMargin = (kind: StrategyKind): number => (kind === 'frame' ? 0.02 : 0);
+
 export interface MergeInput {
   readonly agent: number;
   readonly weight: number;
@@ -173,16 +188,22 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
   const perms = order.map(identity);
   const alignments: Array<ReadonlyMap<string, { gain: number; gated: boolean }> | undefined> = [];
   const labels = Array.from(ctx.own.indices, (i) => ctx.own.ds.labels[i]);
-  const accuracyOnOwn = async (w: Float32Array) => scoreLogits(await predict(ctx.rt, model, w, ctx.own.ds, ctx.own.indices), labels, model.classes).accuracy;
-  let ownAccuracy: number | undefined;
+  // Accuracy of each participant on this agent's labelled samples, computed once per merge
+  // (the reference takes part in every pair).
+  const accuracies = new Map<MergeInput, Promise<number>>();
+  const accuracyOnOwn = (p: MergeInput): Promise<number> => {
+    let a = accuracies.get(p);
+    if (!a) accuracies.set(p, (a = predict(ctx.rt, model, p.values, ctx.own.ds, ctx.own.indices).then((l) => scoreLogits(l, labels, model.classes).accuracy)));
+    return a;
+  };
   for (let m = 1; m < order.length; m++) {
     if (order[m].frame === target && !s.verifyFrames) continue;
     if (order[m].frame !== target && s.taskOverlap > 0) {
-      ownAccuracy ??= await accuracyOnOwn(self.values);
+      const own = await accuracyOnOwn(self);
       // Both sides of the pair must know this agent's task for their units to correspond.
       const pair = order[0] === self ? [order[m]] : order[m] === self ? [order[0]] : [order[0], order[m]];
       let overlap = Infinity;
-      for (const p of pair) overlap = Math.min(overlap, (await accuracyOnOwn(p.values)) / Math.max(ownAccuracy, 0.1));
+      for (const p of pair) overlap = Math.min(overlap, (await accuracyOnOwn(p)) / Math.max(own, 0.1));
       if (overlap < s.taskOverlap) continue;
     }
     const rep = await alignPair(ctx.rt, model, order[0].values, order[m].values, { by: s.frameAlign, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed });

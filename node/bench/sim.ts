@@ -3,14 +3,12 @@
 // process: the same n shards trained one local epoch each on the same worker pool, with no
 // evaluation, network or merging.
 import { loadDataset } from '../data/load.js';
-import { subset } from '../data/dataset.js';
-import { partition } from '../data/partition.js';
 import { createModel } from '../model/model.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
 import { optimizerConfig } from '../train/optimizer.js';
 import { createTrainer } from '../train/trainer.js';
 import { createRng } from '../util/rng.js';
-import { modelDefOf, runScenario } from '../../sim/run.js';
+import { agentShards, modelDefOf, runScenario } from '../../sim/run.js';
 import { parseScenario, type ScenarioInput } from '../../sim/scenario.js';
 import { median, round } from './stats.js';
 
@@ -68,7 +66,7 @@ export async function benchSim(o: SimBenchOptions): Promise<SimBenchLine> {
   o.onStatus?.(`sim ${o.agents} agents: reference (local training only)`);
   const train = loadDataset('mnist', 'train');
   const model = createModel(modelDefOf(s, train));
-  const parts = partition(train.labels, train.classes, o.agents, { kind: 'iid' }, createRng(s.seed).fork(11)).map((p) => subset(train, p));
+  const parts = agentShards(s, train);
   const rt = createRuntime({ workers, intraOpThreads: 1 });
   const refs: number[] = [];
   try {

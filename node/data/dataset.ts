@@ -77,8 +77,7 @@ export function fillBatch(
   outOffset = 0,
 ): void {
   const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
-  const scale = 1 / (255 * ds.std);
-  const shift = ds.mean / ds.std;
+  const { scale, shift } = inputScaling(ds);
   for (let i = 0; i < n; i++) {
     const j = indices[start + i];
     const src = j * d;

@@ -7,6 +7,13 @@ export type PartitionSpec =
   | { readonly kind: 'dirichlet'; readonly alpha: number }
   | { readonly kind: 'classes'; readonly perAgent: number };
 
+/** A partition as configuration files write it (snake_case), shared by scenarios and peer configs. */
+export type PartitionConfig = { readonly kind: 'iid' } | { readonly kind: 'dirichlet'; readonly alpha: number } | { readonly kind: 'classes'; readonly per_agent: number };
+
+export function partitionSpecOf(p: PartitionConfig): PartitionSpec {
+  return p.kind === 'iid' ? { kind: 'iid' } : p.kind === 'dirichlet' ? { kind: 'dirichlet', alpha: p.alpha } : { kind: 'classes', perAgent: p.per_agent };
+}
+
 function byClass(labels: Uint8Array, classes: number, rng: Rng): number[][] {
   const out: number[][] = Array.from({ length: classes }, () => []);
   labels.forEach((l, i) => out[l].push(i));

@@ -7,14 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { Gauge } from 'prom-client';
 import { subset, type Dataset, type DatasetName } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import { partition, type PartitionSpec } from '../data/partition.js';
+import { partition, partitionSpecOf } from '../data/partition.js';
 import { defaultModelDef, describeModel, type ModelDef } from '../model/def.js';
 import { createModel } from '../model/model.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
 import { evaluate } from '../train/evaluate.js';
 import { optimizerConfig, type OptimizerKind } from '../train/optimizer.js';
 import { createAgent } from '../agent/agent.js';
-import type { MergeInput, StrategyConfig } from '../agent/strategy.js';
+import { DEFAULT_STRATEGY, defaultMargin, type MergeInput, type StrategyConfig } from '../agent/strategy.js';
 import { createRng } from '../util/rng.js';
 import type { CodecName } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, type Limits } from '../../protocol/constants.js';
@@ -79,10 +79,8 @@ async function readPsk(path: string): Promise<Uint8Array> {
 class Stopping extends Error {}
 
 function shardOf(cfg: NodeConfig, train: Dataset): Dataset {
-  const p = cfg.data.partition;
-  const spec: PartitionSpec = p.kind === 'iid' ? { kind: 'iid' } : p.kind === 'dirichlet' ? { kind: 'dirichlet', alpha: p.alpha } : { kind: 'classes', perAgent: p.per_agent };
   // Every peer computes the same partition from the shared seed and keeps its own part.
-  const parts = partition(train.labels, train.classes, cfg.data.shards, spec, createRng(cfg.data.seed));
+  const parts = partition(train.labels, train.classes, cfg.data.shards, partitionSpecOf(cfg.data.partition), createRng(cfg.data.seed));
   let idx = parts[cfg.data.shard];
   if (cfg.data.samples !== undefined) idx = idx.subarray(0, cfg.data.samples);
   if (idx.length === 0) throw new ConfigError(`shard ${cfg.data.shard} of ${cfg.data.shards} is empty`);
@@ -103,11 +101,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
   if (shard.count < cfg.train.batch) throw new ConfigError(`train.batch ${cfg.train.batch} exceeds this peer's ${shard.count} training samples`);
   const optimizer = (() => {
     try {
-      return optimizerConfig(cfg.train.optimizer as OptimizerKind, {
-        ...(cfg.train.lr !== undefined ? { lr: cfg.train.lr } : {}),
-        ...(cfg.train.momentum !== undefined ? { momentum: cfg.train.momentum } : {}),
-        ...(cfg.train.weight_decay !== undefined ? { weightDecay: cfg.train.weight_decay } : {}),
-      });
+      return optimizerConfig(cfg.train.optimizer as OptimizerKind, { lr: cfg.train.lr, momentum: cfg.train.momentum, weightDecay: cfg.train.weight_decay });
     } catch (e) {
       throw new ConfigError(`train: ${(e as Error).message}`);
     }
@@ -183,18 +177,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
     if (stopping) throw new Stopping(stopping);
   };
   const m = cfg.merge;
-  const strategy: StrategyConfig = {
-    kind: m.strategy,
-    margin: m.margin ?? (m.strategy === 'frame' ? 0.02 : 0),
-    score: 'correlation',
-    repair: 'auto',
-    zipAlpha: 1e-4,
-    zipBeta: 0,
-    verifyFrames: false,
-    frameAlign: 'weight',
-    taskOverlap: 0.5,
-    restoreNorms: true,
-  };
+  const strategy: StrategyConfig = { ...DEFAULT_STRATEGY, kind: m.strategy, margin: m.margin ?? defaultMargin(m.strategy) };
   // A frame is named by the initialisation seed: peers started from the same seed share it,
   // and the lowest seed of a run is the frame the frame-aware strategy converges on.
   const agent = createAgent({
