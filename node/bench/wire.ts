@@ -132,23 +132,29 @@ export async function benchBlob(reps = 5, onStatus?: (s: string) => void): Promi
   const n = 784 * 2048 + 2048 + 2048 * 1024 + 1024 + 1024 * 10 + 10;
   const { cmd, args } = serverEntry();
   const child = spawn(cmd, [...args, JSON.stringify(def), String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let client: MeshPeer | undefined;
+  const clients: MeshPeer[] = [];
   try {
     const info = await new Promise<WireServerInfo>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l) as WireServerInfo));
       child.once('exit', (code) => reject(new Error(`wire server exited with code ${code}`)));
     });
-    client = await createPeer({ run: 'bench-wire', model: def, n, helloIntervalMs: 0, fetchTimeoutMs: 120_000 });
-    await client.dial(info.addr);
     const runs: number[] = [];
     const tcp: number[] = [];
     for (let r = 0; r < reps + 1; r++) {
       onStatus?.(`blob transfer ${r + 1}/${reps + 1}`);
+      // A fresh peer each time: one that holds the version already would not pull it again.
+      // It follows nobody, so nothing is pulled before the timed fetch asks.
+      const client = await createPeer({ run: 'bench-wire', model: def, n, helloIntervalMs: 0, fetchTimeoutMs: 120_000, follow: () => false });
+      clients.push(client);
+      await client.dial(info.addr);
       const t0 = performance.now();
       await client.fetch(info.peer, { seq: info.seq, hash: info.hash, parent: null });
       const ms = performance.now() - t0;
+      const received = client.bytes().in.get('blob') ?? 0;
+      if (received < 4 * n) throw new Error(`blob bench: ${received} bytes pulled for a ${4 * n}-byte version`);
+      await client.stop();
       const tms = await tcpReference(info.tcp_port, 4 * n);
-      // The first transfer warms up the connection and the JIT; it is not counted.
+      // The first transfer warms up the JIT; it is not counted.
       if (r > 0) {
         runs.push(ms);
         tcp.push(tms);
@@ -157,7 +163,7 @@ export async function benchBlob(reps = 5, onStatus?: (s: string) => void): Promi
     const mb = (4 * n) / 1e6;
     return { bench: 'blob', mb: round(mb, 1), mb_per_s: round(mb / (median(runs) / 1000), 1), runs: runs.map((x) => round(x, 1)), tcp_reference_mb_per_s: round(mb / (median(tcp) / 1000), 1) };
   } finally {
-    await client?.stop();
+    await Promise.allSettled(clients.map((c) => c.stop()));
     child.stdin.end();
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
   }

@@ -25,7 +25,12 @@ describe('bench wire', () => {
   it('blob transfer between two processes and latency over three hops run and report', async () => {
     const blob = await benchBlob(1);
     expect(blob).toMatchObject({ bench: 'blob', mb: 14.9 });
-    if (blob.bench === 'blob') expect(blob.mb_per_s).toBeGreaterThan(0);
+    if (blob.bench === 'blob') {
+      // A real transfer: it takes time, and libp2p cannot outrun a plain socket between the same processes.
+      for (const ms of blob.runs) expect(ms).toBeGreaterThan(0);
+      expect(blob.mb_per_s).toBeGreaterThan(0);
+      expect(blob.mb_per_s).toBeLessThan(blob.tcp_reference_mb_per_s);
+    }
     const lat = await benchLatency(3);
     expect(lat).toMatchObject({ bench: 'latency', hops: 3, runs: 3 });
   });
