@@ -130,6 +130,49 @@ describe('linear assignment', () => {
     expect(Math.abs(maxRes.objective - wantMax) / Math.max(1, Math.abs(wantMax))).toBeLessThan(1e-9);
   });
 
+  // The sparse solver exposes 8 columns per row and widens rows during the search; these are
+  // the shapes that force widening: ties, constant (dead-unit) rows and columns, skinny and tall.
+  const degenerate = (r: ReturnType<typeof createRng>, n: number, m: number): Float64Array => {
+    const c = Float64Array.from({ length: n * m }, () => r.normal());
+    for (let i = 0; i < n; i++) if (r.next() < 0.15) c.fill(0, i * m, (i + 1) * m);
+    for (let j = 0; j < m; j++) if (r.next() < 0.15) for (let i = 0; i < n; i++) c[i * m + j] = 0;
+    return c;
+  };
+  it.each([
+    ['uniform', 300, 300],
+    ['ties', 300, 300],
+    ['degenerate', 260, 260],
+    ['degenerate', 150, 260],
+    ['negative', 260, 150],
+  ] as const)('sparse and dense solvers both equal the Hungarian on %s %i×%i (min and max)', (kind, n, m) => {
+    const r = createRng(n * 13 + m);
+    const cost = kind === 'degenerate' ? degenerate(r, n, m) : Float64Array.from({ length: n * m }, () => kinds[kind](r));
+    const t = n <= m ? cost : Float64Array.from({ length: n * m }, (_, k) => cost[(k % n) * m + Math.floor(k / n)]);
+    const [a, b] = [Math.min(n, m), Math.max(n, m)];
+    for (const maximize of [false, true]) {
+      const want = hungarian(maximize ? Float64Array.from(t, (x) => -x) : t, a, b) * (maximize ? -1 : 1);
+      for (const solver of ['sparse', 'dense'] as const) {
+        const res = linearAssignment(cost, n, m, { maximize, solver });
+        expect(validAssignment(res.rowToCol, n, m)).toBe(true);
+        expect(Math.abs(res.objective - want) / Math.max(1, Math.abs(want)), `${solver} max=${maximize}`).toBeLessThan(1e-9);
+      }
+    }
+  });
+
+  it('solves sparse problems with forbidden (+∞) pairs exactly', () => {
+    // Each row may only use a band of columns: the sparse solver's lists cannot see the
+    // infinite entries, and a forced detour must still be found.
+    const n = 200;
+    const r = createRng(77);
+    const cost = new Float64Array(n * n).fill(Infinity);
+    for (let i = 0; i < n; i++) for (let d = -3; d <= 3; d++) cost[i * n + ((i + d + n) % n)] = r.next();
+    const dense = linearAssignment(cost, n, n, { solver: 'dense' });
+    const sparse = linearAssignment(cost, n, n, { solver: 'sparse' });
+    expect(Number.isFinite(dense.objective)).toBe(true);
+    expect(validAssignment(sparse.rowToCol, n, n)).toBe(true);
+    expect(sparse.objective).toBeCloseTo(dense.objective, 9);
+  });
+
   it('handles more rows than columns (unmatched rows get −1)', () => {
     const cost = Float64Array.of(5, 1, 2, 9, 3, 3); // 3×2
     const res = linearAssignment(cost, 3, 2);
