@@ -161,6 +161,9 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   // Each group's cost matrix from the latest sweep; after a sweep without any change they
   // are exactly the matrices at the final permutations, which the report needs.
   const last = new Map<string, Float32Array>();
+  // Each group's latest assignment with its duals: a sweep changes a group's matrix only
+  // through the other groups' permutations, so the previous solution is a near-optimal start.
+  const solved = new Map<string, { rowToCol: Int32Array; duals: Float64Array }>();
   let converged = false;
   while (sweeps < maxSweeps && !converged) {
     sweeps++;
@@ -171,7 +174,8 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
       const c = await cost(gname);
       last.set(gname, c);
       const n = perms.get(gname)!.length;
-      const { rowToCol } = linearAssignment(c, n, n, { maximize: true });
+      const { rowToCol, duals } = linearAssignment(c, n, n, { maximize: true, warmStart: solved.get(gname) });
+      if (duals) solved.set(gname, { rowToCol, duals });
       const before = total(c, perms.get(gname)!);
       const after = total(c, rowToCol);
       if (after > before + 1e-12 * Math.max(1, Math.abs(before))) {

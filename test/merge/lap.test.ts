@@ -173,6 +173,32 @@ describe('linear assignment', () => {
     expect(sparse.objective).toBeCloseTo(dense.objective, 9);
   });
 
+  it('a warm start from a previous solution gives the same optimum on a changed matrix', () => {
+    const n = 200;
+    const r = createRng(31);
+    for (const solver of ['sparse', 'dense'] as const) {
+      for (const noise of [1e-3, 0.3, 5]) {
+        const a = Float64Array.from({ length: n * n }, () => r.normal());
+        const first = linearAssignment(a, n, n, { maximize: true, solver });
+        expect(first.duals).toHaveLength(n);
+        const b = Float64Array.from(a, (x) => x + noise * r.normal());
+        const cold = linearAssignment(b, n, n, { maximize: true, solver });
+        const warm = linearAssignment(b, n, n, { maximize: true, solver, warmStart: { rowToCol: first.rowToCol, duals: first.duals! } });
+        expect(validAssignment(warm.rowToCol, n, n)).toBe(true);
+        expect(Math.abs(warm.objective - cold.objective) / Math.abs(cold.objective), `${solver} noise ${noise}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  it('rejects a warm start that does not fit the problem', () => {
+    const c = Float64Array.of(1, 2, 3, 4);
+    const duals = new Float64Array(2);
+    expect(() => linearAssignment(c, 2, 2, { warmStart: { rowToCol: Int32Array.of(0, 0), duals } })).toThrow(/not a permutation/);
+    expect(() => linearAssignment(c, 2, 2, { warmStart: { rowToCol: Int32Array.of(0), duals } })).toThrow(/warm start for 1 rows/);
+    expect(() => linearAssignment(c, 1, 4, { warmStart: { rowToCol: Int32Array.of(0), duals } })).toThrow(/square/);
+    expect(() => linearAssignment(c, 2, 2, { warmStart: { rowToCol: Int32Array.of(1, 0), duals: Float64Array.of(0, NaN) } })).toThrow(/non-finite/);
+  });
+
   it('handles more rows than columns (unmatched rows get −1)', () => {
     const cost = Float64Array.of(5, 1, 2, 9, 3, 3); // 3×2
     const res = linearAssignment(cost, 3, 2);

@@ -5,18 +5,58 @@
 // variables keep every reduced cost non-negative, so each path is optimal and the final
 // matching exact.
 
-/** Minimum-cost assignment of a square n×n matrix (row-major); returns the column of each row. */
-export function solveDense(cost: Float64Array, n: number): Int32Array {
+/** A previous solution of a similar problem: its matching and column duals. */
+export interface WarmStart {
+  readonly rowToCol: Int32Array;
+  readonly duals: Float64Array;
+}
+
+export interface Solution {
+  readonly col4row: Int32Array;
+  /** Column duals: every row's column minimises c[i][j] − v[j]. */
+  readonly v: Float64Array;
+}
+
+/** Minimum-cost assignment of a square n×n matrix (row-major). */
+export function solveDense(cost: Float64Array, n: number, start?: WarmStart): Solution {
   const m = n;
   const v = new Float64Array(m);
   const col4row = new Int32Array(n).fill(-1);
   const row4col = new Int32Array(m).fill(-1);
-  const free = initialise(cost, n, m, v, col4row, row4col);
+  const free = start ? warmStart(cost, n, start, v, col4row, row4col) : initialise(cost, n, m, v, col4row, row4col);
   // Row duals from the invariant "each assigned row's column minimises c − v".
   const u = new Float64Array(n);
   for (let i = 0; i < n; i++) if (col4row[i] >= 0) u[i] = cost[i * m + col4row[i]] - v[col4row[i]];
   augmentAll(cost, n, m, u, v, col4row, row4col, free);
-  return col4row;
+  return { col4row, v };
+}
+
+/**
+ * Starts from a previous solution instead of JV's initialisation: with its column duals, a row
+ * keeps its previous column when that column still minimises c − v, and is left free
+ * otherwise. When the matrix changed little (weight matching's later sweeps) almost every row
+ * keeps its column, so the solve is one pass over the matrix plus a few short searches.
+ */
+export function warmStart(cost: Float64Array, n: number, start: WarmStart, v: Float64Array, col4row: Int32Array, row4col: Int32Array): Int32Array {
+  v.set(start.duals);
+  const free: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = i * n;
+    const j0 = start.rowToCol[i];
+    const own = cost[base + j0] - v[j0];
+    let keep = true;
+    for (let j = 0; j < n; j++) {
+      if (cost[base + j] - v[j] < own) {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) {
+      col4row[i] = j0;
+      row4col[j0] = i;
+    } else free.push(i);
+  }
+  return Int32Array.from(free);
 }
 
 /**

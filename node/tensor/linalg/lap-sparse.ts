@@ -1,5 +1,5 @@
 // Exact linear assignment that scans only a few columns per row. After Jonker–Volgenant's
-// dense initialisation, the free rows are matched by Dijkstra searches (the same shortest
+// dense initialisation (or a warm start), the free rows are matched by Dijkstra searches (the same shortest
 // augmenting paths as the dense solver) in which each row exposes only its k cheapest reduced
 // costs c[i][j] − v[j], plus a floor: no column outside the list is cheaper than it. The column
 // duals v only decrease, so that floor stays valid forever. A search that is about to settle a
@@ -7,7 +7,7 @@
 // below D, so it settles exactly what the dense search would: the result is the dense optimum,
 // at O(k) per scanned row instead of O(n) while the gaps in a row exceed the path lengths.
 
-import { initialise } from './lap-jv.js';
+import { initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -15,11 +15,12 @@ import { MinHeap } from './min-heap.js';
  * time; null when no finite augmenting path exists (only with infinite costs: the caller then
  * solves densely and reports it).
  */
-export function solveSparse(cost: Float64Array, n: number, k: number): Int32Array | null {
+export function solveSparse(cost: Float64Array, n: number, k: number, start?: WarmStart): Solution | null {
   const v = new Float64Array(n);
   const col4row = new Int32Array(n).fill(-1);
   const row4col = new Int32Array(n).fill(-1);
-  const free = initialise(cost, n, n, v, col4row, row4col, 0);
+  // No augmenting row reduction: its passes read whole rows, which the sparse searches avoid.
+  const free = start ? warmStart(cost, n, start, v, col4row, row4col) : initialise(cost, n, n, v, col4row, row4col, 0);
   // Row duals from the initialisation's invariant (each assigned row's column minimises c − v).
   const u = new Float64Array(n);
   for (let i = 0; i < n; i++) if (col4row[i] >= 0) u[i] = cost[i * n + col4row[i]] - v[col4row[i]];
@@ -30,7 +31,7 @@ export function solveSparse(cost: Float64Array, n: number, k: number): Int32Arra
     if (!found) return null;
     commit(u, v, col4row, row4col, cur, s);
   }
-  return col4row;
+  return { col4row, v };
 }
 
 /**
