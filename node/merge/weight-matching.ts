@@ -4,6 +4,7 @@
 // other groups' current permutations applied. Repeat sweeps until one brings no improvement.
 // The products are GEMMs on ORT; the assignments run in JS.
 import type { Model } from '../model/model.js';
+import type { PermGroup, PermMember } from '../model/permspec.js';
 import { gatherAxis } from '../model/permute.js';
 import { linearAssignment } from '../tensor/linalg/lap.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
@@ -114,34 +115,28 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   const roles = axisRoles(model);
   const groups = model.spec.groups;
   const perms = new Map<string, Int32Array>(groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
-  const widths = new Map(groups.map((g) => [g.name, g.members.reduce((acc, m) => acc + model.layout.entry(m.tensor).size / g.size, 0)]));
+  // A member whose tensor has no other permuted axis (a first layer's weight, a bias) adds the
+  // same term to its group's cost in every sweep: its product is computed once. Only the
+  // members read through another group's permutation are rebuilt and multiplied per sweep
+  // (for an MLP's first hidden layer that drops the 784-wide input weights from every sweep).
+  const varies = (m: PermMember) => [...(roles.get(m.tensor)?.keys() ?? [])].some((axis) => axis !== m.axis);
+  const parts = new Map(groups.map((g) => [g.name, { fixed: g.members.filter((m) => !varies(m)), varying: g.members.filter(varies) }]));
+  const widthOf = (g: PermGroup, members: ReadonlyArray<PermMember>) => members.reduce((acc, m) => acc + model.layout.entry(m.tensor).size / g.size, 0);
 
-  // A's side never changes: build each group's [units × Σrest] matrix once.
-  const aMats = new Map<string, Float32Array>();
-  for (const g of groups) {
-    const width = widths.get(g.name)!;
+  /** [units × Σrest] of `members` in w, every other group's current permutation applied to B. */
+  const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean): Float32Array => {
+    const width = widthOf(g, members);
     const mat = new Float32Array(g.size * width);
     let col = 0;
-    for (const m of g.members) {
+    for (const m of members) {
       const e = model.layout.entry(m.tensor);
-      unitsFirst(a.subarray(e.offset, e.offset + e.size), e.shape, m.axis, g.size, mat, col, width);
-      col += e.size / g.size;
-    }
-    aMats.set(g.name, mat);
-  }
-
-  /** B's matrix for group g with every other group's current permutation applied. */
-  const bMat = (gname: string): Float32Array => {
-    const g = groups.find((q) => q.name === gname)!;
-    const width = widths.get(gname)!;
-    const mat = new Float32Array(g.size * width);
-    let col = 0;
-    for (const m of g.members) {
-      const e = model.layout.entry(m.tensor);
-      const t = b.slice(e.offset, e.offset + e.size);
-      for (const [axis, r] of roles.get(m.tensor) ?? []) {
-        if (axis === m.axis) continue;
-        gatherAxis(t, e.shape, axis, perms.get(r.group)!, r.repeat);
+      let t = w.subarray(e.offset, e.offset + e.size);
+      if (permute && varies(m)) {
+        t = t.slice();
+        for (const [axis, r] of roles.get(m.tensor) ?? []) {
+          if (axis === m.axis) continue;
+          gatherAxis(t, e.shape, axis, perms.get(r.group)!, r.repeat);
+        }
       }
       unitsFirst(t, e.shape, m.axis, g.size, mat, col, width);
       col += e.size / g.size;
@@ -149,9 +144,25 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     return mat;
   };
 
+  // A's side never changes; the fixed part of each cost is one product for the whole descent.
+  const aVarying = new Map<string, Float32Array>();
+  const fixedCost = new Map<string, Float32Array>();
+  for (const g of groups) {
+    const { fixed, varying } = parts.get(g.name)!;
+    aVarying.set(g.name, unitsMatrix(g, varying, a, false));
+    const wFixed = widthOf(g, fixed);
+    fixedCost.set(g.name, wFixed > 0 ? await gemmABt(rt, unitsMatrix(g, fixed, a, false), unitsMatrix(g, fixed, b, false), g.size, g.size, wFixed, { transferB: true }) : new Float32Array(g.size * g.size));
+  }
+
   const cost = async (gname: string): Promise<Float32Array> => {
     const g = groups.find((q) => q.name === gname)!;
-    return gemmABt(rt, aMats.get(gname)!, bMat(gname), g.size, g.size, widths.get(gname)!, { transferB: true });
+    const { varying } = parts.get(gname)!;
+    const base = fixedCost.get(gname)!;
+    const wVar = widthOf(g, varying);
+    if (wVar === 0) return base;
+    const c = await gemmABt(rt, aVarying.get(gname)!, unitsMatrix(g, varying, b, true), g.size, g.size, wVar, { transferB: true });
+    for (let k = 0; k < c.length; k++) c[k] += base[k];
+    return c;
   };
   const total = (c: Float32Array, p: Int32Array) => p.reduce((acc, j, k) => acc + c[k * p.length + j], 0);
 
