@@ -217,7 +217,7 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
   // a blend of unrelated frames: restore their norms, data-free, so every agent merging the
   // same models gets the same result.
   const sources = order.map((m) => m.values);
-  const restored = s.restoreNorms ? restoreNorms(model, merged, sources) : merged;
+  const restored = s.restoreNorms ? restoreNorms(model, merged, sources, perms) : merged;
   const r = await repairMerge(ctx.rt, model, sources, model, restored, plan, mix, ctx.data, s.repair);
   return { ...summarise(alignments), weights: r.weights, frame: target, alignMs: t1 - t0, mergeMs: performance.now() - t1 };
 }

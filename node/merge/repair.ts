@@ -138,24 +138,22 @@ export async function repairActivations(
  * this fixes its first-order part with none, identically on every agent. Normalisation
  * parameters are left alone (a norm layer rescales anyway). Returns new weights.
  */
-export function restoreNorms(model: Model, merged: Float32Array, sources: ReadonlyArray<Float32Array>): Float32Array {
+export function restoreNorms(model: Model, merged: Float32Array, sources: ReadonlyArray<Float32Array>, perms?: ReadonlyArray<ReadonlyMap<string, Int32Array>>): Float32Array {
   const out = merged.slice();
   for (const g of model.spec.groups) {
     const writers = g.members.filter((m) => m.axis === 0 && !/norm|\.bn\d*\./.test(m.tensor)).map((m) => model.layout.entry(m.tensor));
     if (!writers.length) continue;
+    // Merged unit u was built from unit perms[m][u] of source m: its target is their mean norm.
+    const target = new Float64Array(g.size);
+    sources.forEach((w, m) => {
+      const norms = unitNorms(w, writers, g.size);
+      const p = perms?.[m]?.get(g.name);
+      for (let u = 0; u < g.size; u++) target[u] += norms[p ? p[u] : u] / sources.length;
+    });
+    const now = unitNorms(out, writers, g.size);
     for (let u = 0; u < g.size; u++) {
-      const normOf = (w: Float32Array) => {
-        let s = 0;
-        for (const e of writers) {
-          const rest = e.size / e.shape[0];
-          for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) s += w[k] * w[k];
-        }
-        return Math.sqrt(s);
-      };
-      const target = sources.reduce((a, w) => a + normOf(w), 0) / sources.length;
-      const now = normOf(out);
-      if (now <= 1e-12) continue;
-      const f = target / now;
+      if (now[u] <= 1e-12) continue;
+      const f = target[u] / now[u];
       for (const e of writers) {
         const rest = e.size / e.shape[0];
         for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) out[k] *= f;
@@ -163,4 +161,18 @@ export function restoreNorms(model: Model, merged: Float32Array, sources: Readon
     }
   }
   return out;
+}
+
+/** The norm of each unit's rows across the tensors that write the group (axis 0). */
+function unitNorms(w: Float32Array, writers: ReadonlyArray<{ offset: number; size: number; shape: ReadonlyArray<number> }>, units: number): Float64Array {
+  const sq = new Float64Array(units);
+  for (const e of writers) {
+    const rest = e.size / e.shape[0];
+    for (let u = 0; u < units; u++) {
+      let acc = 0;
+      for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) acc += w[k] * w[k];
+      sq[u] += acc;
+    }
+  }
+  return sq.map(Math.sqrt);
 }
