@@ -144,9 +144,20 @@ describe('linear assignment', () => {
     ['degenerate', 260, 260],
     ['degenerate', 150, 260],
     ['negative', 260, 150],
+    // All ties, and a rank-1 matrix whose searches run long and flat: the sparse solver hands
+    // the remaining rows to the dense searches there.
+    ['constant', 200, 200],
+    ['rank1', 200, 200],
   ] as const)('sparse and dense solvers both equal the Hungarian on %s %i×%i (min and max)', (kind, n, m) => {
     const r = createRng(n * 13 + m);
-    const cost = kind === 'degenerate' ? degenerate(r, n, m) : Float64Array.from({ length: n * m }, () => kinds[kind](r));
+    const cost =
+      kind === 'degenerate'
+        ? degenerate(r, n, m)
+        : kind === 'constant'
+          ? new Float64Array(n * m).fill(3)
+          : kind === 'rank1'
+            ? Float64Array.from({ length: n * m }, (_, k) => Math.floor(k / m) * (k % m))
+            : Float64Array.from({ length: n * m }, () => kinds[kind](r));
     const t = n <= m ? cost : Float64Array.from({ length: n * m }, (_, k) => cost[(k % n) * m + Math.floor(k / n)]);
     const [a, b] = [Math.min(n, m), Math.max(n, m)];
     for (const maximize of [false, true]) {

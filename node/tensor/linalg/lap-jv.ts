@@ -156,7 +156,7 @@ export function initialise(cost: Float64Array, n: number, m: number, v: Float64A
 }
 
 /** Shortest augmenting paths from each free row (Crouse's formulation of the JV augmentation). */
-function augmentAll(
+export function augmentAll(
   cost: Float64Array,
   n: number,
   m: number,

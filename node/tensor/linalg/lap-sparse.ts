@@ -7,7 +7,10 @@
 // below D, so it settles exactly what the dense search would: the result is the dense optimum,
 // at O(k) per scanned row instead of O(n) while the gaps in a row exceed the path lengths.
 
-import { initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
+import { augmentAll, initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
+
+/** Reads (in units of n²) after which the remaining free rows are matched densely. */
+const DENSE_AFTER = 8;
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -25,8 +28,16 @@ export function solveSparse(cost: Float64Array, n: number, k: number, start?: Wa
   const u = new Float64Array(n);
   for (let i = 0; i < n; i++) if (col4row[i] >= 0) u[i] = cost[i * n + col4row[i]] - v[col4row[i]];
   const rows = createRows(n, Math.max(1, Math.min(k, n)));
-  const s = createSearch(n);
-  for (const cur of free) {
+  const s = createSearch(n, row4col);
+  for (let f = 0; f < free.length; f++) {
+    // Matrices that make searches long and flat (rank-1-like, heavy ties) widen rows again and
+    // again; past a few passes' worth of reads the dense searches are cheaper, and the state
+    // (matching, u, v) is already a valid start for them.
+    if (rows.read > DENSE_AFTER * n * n) {
+      augmentAll(cost, n, n, u, v, col4row, row4col, free.subarray(f));
+      break;
+    }
+    const cur = free[f];
     const found = shortestPath(cost, n, rows, u, v, row4col, cur, s);
     if (!found) return null;
     commit(u, v, col4row, row4col, cur, s);
@@ -39,6 +50,8 @@ export function solveSparse(cost: Float64Array, n: number, k: number, start?: Wa
  * Rows start empty with a floor of −∞, so a row is only read in full when a search reaches it.
  */
 interface Rows {
+  /** Matrix entries read by widening so far. */
+  read: number;
   readonly cols: Int32Array[];
   /** cost[i][cols[i][e]], kept next to the indices: scanning reads one short array, not the matrix row. */
   readonly costs: Float64Array[];
@@ -49,10 +62,12 @@ interface Rows {
   readonly mark: Int32Array;
   readonly topH: Float64Array;
   readonly topJ: Int32Array;
+  readonly topA: Uint8Array;
 }
 
 function createRows(n: number, k: number): Rows {
   return {
+    read: 0,
     cols: Array.from({ length: n }, () => new Int32Array(0)),
     costs: Array.from({ length: n }, () => new Float64Array(0)),
     deg: new Int32Array(n),
@@ -61,6 +76,7 @@ function createRows(n: number, k: number): Rows {
     mark: new Int32Array(n).fill(-1),
     topH: new Float64Array(k + 1),
     topJ: new Int32Array(k + 1),
+    topA: new Uint8Array(k + 1),
   };
 }
 
@@ -69,49 +85,59 @@ function createRows(n: number, k: number): Rows {
  * raises its floor to the cheapest column still hidden. Returns how many were added; they are
  * the last entries of the row's list.
  */
-function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, i: number): number {
-  const { mark, topH, topJ } = rows;
+function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, row4col: Int32Array, i: number): number {
+  const { mark, topH, topJ, topA } = rows;
   const list0 = rows.cols[i];
   const deg0 = rows.deg[i];
+  rows.read += n;
   for (let e = 0; e < deg0; e++) mark[list0[e]] = i;
   // The k + 1 smallest unlisted reduced costs, in a max-heap: most columns fail the first test.
-  const cap = rows.k + 1;
+  // Among equal costs a free column ranks first (topA: 1 if assigned), as in the dense
+  // solver's tie rule: on a matrix of ties a search then ends at once instead of widening
+  // row after row through assigned columns.
+  const want = rows.k;
+  const cap = want + 1;
   let size = 0;
   const base = i * n;
   for (let j = 0; j < n; j++) {
     if (mark[j] === i) continue;
     const h = cost[base + j] - v[j];
+    const a = row4col[j] >= 0 ? 1 : 0;
     if (size < cap) {
       let p = size++;
       while (p > 0) {
         const parent = (p - 1) >> 1;
-        if (!(topH[parent] < h)) break;
+        if (!(topH[parent] < h || (topH[parent] === h && topA[parent] < a))) break;
         topH[p] = topH[parent];
         topJ[p] = topJ[parent];
+        topA[p] = topA[parent];
         p = parent;
       }
       topH[p] = h;
       topJ[p] = j;
-    } else if (h < topH[0]) {
+      topA[p] = a;
+    } else if (h < topH[0] || (h === topH[0] && a < topA[0])) {
       let p = 0;
       for (;;) {
         let c = 2 * p + 1;
         if (c >= cap) break;
-        if (c + 1 < cap && topH[c + 1] > topH[c]) c++;
-        if (!(topH[c] > h)) break;
+        if (c + 1 < cap && (topH[c + 1] > topH[c] || (topH[c + 1] === topH[c] && topA[c + 1] > topA[c]))) c++;
+        if (!(topH[c] > h || (topH[c] === h && topA[c] > a))) break;
         topH[p] = topH[c];
         topJ[p] = topJ[c];
+        topA[p] = topA[c];
         p = c;
       }
       topH[p] = h;
       topJ[p] = j;
+      topA[p] = a;
     }
   }
   // With k + 1 found, the largest stays hidden and is the new floor; with fewer, none hide.
   let added = size;
   let floor = Infinity;
   if (size === cap) {
-    added = rows.k;
+    added = want;
     floor = topH[0];
   }
   let list = list0;
@@ -154,9 +180,13 @@ interface Search {
   readonly horizons: MinHeap;
   sink: number;
   minVal: number;
+  readonly row4col: Int32Array;
+  /** The closest free column reached so far: on a tie it is settled first, ending the search. */
+  freeCol: number;
+  freeDist: number;
 }
 
-function createSearch(n: number): Search {
+function createSearch(n: number, row4col: Int32Array): Search {
   return {
     dist: new Float64Array(n).fill(Infinity),
     settled: new Uint8Array(n),
@@ -172,12 +202,15 @@ function createSearch(n: number): Search {
     horizons: new MinHeap(n),
     sink: -1,
     minVal: 0,
+    row4col,
+    freeCol: -1,
+    freeDist: Infinity,
   };
 }
 
 /** Relaxes the edges [from, to) of row i, reached at distance d. */
 function relax(rows: Rows, from: number, to: number, i: number, d: number, u: Float64Array, v: Float64Array, s: Search): void {
-  const { dist, settled, pred, touched, cols } = s;
+  const { dist, settled, pred, touched, cols, row4col } = s;
   const list = rows.cols[i];
   const costs = rows.costs[i];
   const offset = d - u[i];
@@ -191,6 +224,10 @@ function relax(rows: Rows, from: number, to: number, i: number, d: number, u: Fl
       dist[j] = r;
       pred[j] = i;
       cols.push(r, j);
+      if (row4col[j] < 0 && r < s.freeDist) {
+        s.freeDist = r;
+        s.freeCol = j;
+      }
     }
   }
 }
@@ -211,7 +248,9 @@ function shortestPath(cost: Float64Array, n: number, rows: Rows, u: Float64Array
   s.nRows = 0;
   s.nCols = 0;
   s.sink = -1;
-  if (rows.floor[cur] === -Infinity) widen(cost, n, rows, v, cur);
+  s.freeCol = -1;
+  s.freeDist = Infinity;
+  if (rows.floor[cur] === -Infinity) widen(cost, n, rows, v, row4col, cur);
   // Any u[cur] at or below the row's minimum keeps its reduced costs non-negative.
   let best = rows.floor[cur];
   const curList = rows.cols[cur];
@@ -228,7 +267,7 @@ function shortestPath(cost: Float64Array, n: number, rows: Rows, u: Float64Array
       // A hidden column of this row could be as close as the next one to settle: expose more.
       const i = horizons.pop();
       const from = rows.deg[i];
-      widen(cost, n, rows, v, i);
+      widen(cost, n, rows, v, row4col, i);
       relax(rows, from, rows.deg[i], i, rowDist[i], u, v, s);
       if (rows.floor[i] !== Infinity) horizons.push(horizonOf(rows, u, rowDist, i), i);
       continue;
@@ -237,7 +276,8 @@ function shortestPath(cost: Float64Array, n: number, rows: Rows, u: Float64Array
       resetSearch(s);
       return false;
     }
-    const j = cols.pop();
+    // The heap's top may tie with a free column deeper in it: take the free one.
+    const j = s.freeDist === d ? s.freeCol : cols.pop();
     settled[j] = 1;
     s.colsSeen[s.nCols++] = j;
     if (row4col[j] < 0) {
