@@ -102,8 +102,8 @@ function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, row4c
   for (let j = 0; j < n; j++) {
     if (mark[j] === i) continue;
     const h = cost[base + j] - v[j];
-    const a = row4col[j] >= 0 ? 1 : 0;
     if (size < cap) {
+      const a = row4col[j] >= 0 ? 1 : 0;
       let p = size++;
       while (p > 0) {
         const parent = (p - 1) >> 1;
@@ -116,7 +116,10 @@ function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, row4c
       topH[p] = h;
       topJ[p] = j;
       topA[p] = a;
-    } else if (h < topH[0] || (h === topH[0] && a < topA[0])) {
+    } else if (h <= topH[0]) {
+      // Only candidates read the column's owner.
+      const a = row4col[j] >= 0 ? 1 : 0;
+      if (h === topH[0] && a >= topA[0]) continue;
       let p = 0;
       for (;;) {
         let c = 2 * p + 1;
