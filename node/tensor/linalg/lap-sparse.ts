@@ -1,17 +1,18 @@
 // Exact linear assignment that scans only a few columns per row. After Jonker–Volgenant's
-// dense initialisation (or a warm start), the free rows are matched by Dijkstra searches (the same shortest
-// augmenting paths as the dense solver) in which each row exposes only its k cheapest reduced
-// costs c[i][j] − v[j], plus a floor: no column outside the list is cheaper than it. The column
-// duals v only decrease, so that floor stays valid forever. A search that is about to settle a
-// column at distance D first widens every scanned row whose floor could put a hidden column
-// below D, so it settles exactly what the dense search would: the result is the dense optimum,
-// at O(k) per scanned row instead of O(n) while the gaps in a row exceed the path lengths.
+// dense initialisation (or a warm start), the free rows are matched by Dijkstra searches (the
+// same shortest augmenting paths as the dense solver) in which each row exposes only its k
+// cheapest reduced costs c[i][j] − v[j], plus a floor: no column outside the list is cheaper
+// than it. The column duals v only decrease, so that floor stays valid forever. A search that
+// is about to settle a column at distance D first widens every scanned row whose floor could
+// put a hidden column below D, so it settles exactly what the dense search would: the result
+// is the dense optimum, at O(k) per scanned row instead of O(n) while the gaps in a row exceed
+// the path lengths.
 
 import { augmentAll, initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
+import { MinHeap } from './min-heap.js';
 
 /** Reads (in units of n²) after which the remaining free rows are matched densely. */
 const DENSE_AFTER = 8;
-import { MinHeap } from './min-heap.js';
 
 /**
  * Minimum-cost assignment of a square n×n matrix (row-major) exposing `k` columns per row at a
