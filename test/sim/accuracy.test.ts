@@ -29,7 +29,8 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
     pretrain_epochs: 3,
     topology: { kind: topology },
     data: { partition: { kind: 'classes', per_agent: 2 }, samples_per_agent: 6000, test_samples: 1000 },
-    strategy: { kind: kind as 'average' },
+    // 'frame+repair': the frame-aware policy with REPAIR after every merge.
+    strategy: kind === 'frame+repair' ? { kind: 'frame', repair: 'repair' } : { kind: kind as 'average' },
     ...quiet,
   });
   const runs = new Map<string, SimResult>();
@@ -38,7 +39,7 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
   beforeAll(async () => {
     for (const topology of ['ring', 'complete'] as const)
       for (const seed of [0, 1, 2])
-        for (const kind of ['average', 'activation', 'frame']) runs.set(`${seed}/${topology}/${kind}`, (await simulate(nonIid(seed, topology, kind))).result);
+        for (const kind of ['average', 'activation', 'frame', 'frame+repair']) runs.set(`${seed}/${topology}/${kind}`, (await simulate(nonIid(seed, topology, kind))).result);
     runs.set('0/ring/none', (await simulate(nonIid(0, 'ring', 'none'))).result);
   }, 600_000);
 
@@ -51,19 +52,31 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
     for (const topology of ['ring', 'complete'] as const) for (const kind of ['average', 'frame']) expect(meanAt(get(0, topology, kind), 6), `${topology} ${kind}`).toBeGreaterThan(none + 0.05);
   });
 
-  // Known shortfall, kept visible: on the complete graph DIMAT wins round 1 (3 seeds: 15.9 vs
-  // 14.8 %; 5 seeds: 15.6 vs 12.9 %). Its alignment of the other tasks' models gains a point or
-  // three once, which the frame policy forgoes on purpose: aligning across tasks (task_overlap
-  // 0) wins round 1 (16.4 %) but ends at 35.5 % after round 6 instead of 57.4 %. So on the
-  // complete graph the claim is checked from round 2, where both still leave WA behind.
+  const mean = (topology: 'ring' | 'complete', kind: string, round: number) => [0, 1, 2].reduce((a, s) => a + meanAt(get(s, topology, kind), round), 0) / 3;
+
+  // Known shortfall of the defaults, kept visible: on the complete graph DIMAT wins round 1 (3
+  // seeds: 15.9 vs 14.8 %; 5 seeds: 15.6 vs 12.9 %). Its alignment of the other tasks' models
+  // gains a point or three once, which the frame policy forgoes on purpose: aligning across
+  // tasks (task_overlap 0) wins round 1 (16.4 %) but ends at 35.5 % after round 6 instead of
+  // 57.4 %. So with the defaults the complete graph is checked from round 2.
   it.each([
     ['ring', 1],
     ['complete', 2],
   ] as const)('on a %s the frame-aware policy is ≥ the better of WA and DIMAT from round %i on (within 1 point, mean of 3 seeds)', (topology, first) => {
-    const mean = (kind: string, round: number) => [0, 1, 2].reduce((a, s) => a + meanAt(get(s, topology, kind), round), 0) / 3;
     for (let round = first; round <= 6; round++) {
-      const best = Math.max(mean('average', round), mean('activation', round));
-      expect(mean('frame', round), `round ${round}`).toBeGreaterThanOrEqual(best - 0.01);
+      const best = Math.max(mean(topology, 'average', round), mean(topology, 'activation', round));
+      expect(mean(topology, 'frame', round), `round ${round}`).toBeGreaterThanOrEqual(best - 0.01);
+    }
+  });
+
+  // With REPAIR after every merge (strategy.repair = "repair") the policy leads from round 1 on
+  // both graphs: the blend of unrelated models gets its units' statistics back (complete r1
+  // 25.8 % against DIMAT's 15.9 %), at the price of 1–3 points at round 6 and a data pass per
+  // merge, which is why it is not the default.
+  it.each(['ring', 'complete'] as const)('on a %s the frame-aware policy with REPAIR is ≥ the better of WA and DIMAT at every round (within 1 point, mean of 3 seeds)', (topology) => {
+    for (let round = 1; round <= 6; round++) {
+      const best = Math.max(mean(topology, 'average', round), mean(topology, 'activation', round));
+      expect(mean(topology, 'frame+repair', round), `round ${round}`).toBeGreaterThanOrEqual(best - 0.01);
     }
   });
 });
