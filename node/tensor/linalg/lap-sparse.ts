@@ -13,6 +13,8 @@ import { MinHeap } from './min-heap.js';
 
 /** Reads (in units of n²) after which the remaining free rows are matched densely. */
 const DENSE_AFTER = 8;
+const NO_COLS = new Int32Array(0);
+const NO_COSTS = new Float64Array(0);
 
 /**
  * Minimum-cost assignment of a square n×n matrix (row-major) exposing `k` columns per row at a
@@ -69,8 +71,10 @@ interface Rows {
 function createRows(n: number, k: number): Rows {
   return {
     read: 0,
-    cols: Array.from({ length: n }, () => new Int32Array(0)),
-    costs: Array.from({ length: n }, () => new Float64Array(0)),
+    // One shared empty list per type: widening replaces it before writing (weight matching
+    // solves thousands of 128² problems per simulated round; 2n fresh arrays each added up).
+    cols: new Array<Int32Array>(n).fill(NO_COLS),
+    costs: new Array<Float64Array>(n).fill(NO_COSTS),
     deg: new Int32Array(n),
     floor: new Float64Array(n).fill(-Infinity),
     k,
