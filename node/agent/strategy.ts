@@ -45,7 +45,8 @@ export interface StrategyConfig {
   /**
    * frame: a neighbour in another frame is aligned only if its accuracy on this agent's own
    * labelled samples is at least this fraction of the agent's own (the two learnt the same
-   * task in different unit orders); otherwise it is averaged as it is and the merge repaired.
+   * task in different unit orders); otherwise it is averaged as it is (its units' norms
+   * restored, and the merge repaired as `repair` says).
    * 0 always aligns; above 1 never does.
    */
   readonly taskOverlap: number;
@@ -169,8 +170,9 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
  * participant in another frame is aligned to the reference (weight matching with the gate)
  * when it has learnt the same task, judged on the agent's own labelled samples; a model of
  * a different task (disjoint labels) has no counterpart units, and forcing a permutation on
- * it makes every later averaging round worse, so it is averaged as it is and the merge is
- * repaired (REPAIR, or BatchNorm statistics). Either way the result is in F, and once the run
+ * it makes every later averaging round worse, so it is averaged as it is, its units' norms
+ * restored (data-free) and the merge repaired as `repair` says (BatchNorm statistics by
+ * default, REPAIR with 'repair'). Either way the result is in F, and once the run
  * shares F merging is plain averaging: no re-permutation round after round (the failure of
  * per-agent frames, reference/merging.md §5). docs/agents.md has the measurements.
  */
