@@ -1,6 +1,7 @@
 // Exact linear assignment in float64, square or rectangular, minimising or maximising. Small
-// problems run the dense Jonker–Volgenant solver; larger ones search a sparse candidate graph
-// and are then proven optimal against the whole matrix (lap-sparse.ts). Both are exact.
+// problems run the dense Jonker–Volgenant solver (lap-jv.ts); from 128 rows up the same
+// shortest-path searches expose only a few columns per row and widen a row whenever its hidden
+// columns could matter (lap-sparse.ts). Both return the optimum.
 
 import { solveDense, type WarmStart } from './lap-jv.js';
 import { solveSparse } from './lap-sparse.js';
@@ -21,8 +22,8 @@ export interface LapOptions {
   /** Maximise the total instead of minimising it (default false). */
   readonly maximize?: boolean;
   /**
-   * Which exact solver: 'dense' scans whole rows, 'sparse' keeps a few candidates per row and
-   * verifies against the whole matrix; 'auto' (default) picks sparse from 128 rows up.
+   * Which exact solver: 'dense' scans whole rows, 'sparse' exposes a few columns per row and
+   * widens rows on demand; 'auto' (default) picks sparse from 128 rows up. Same optimum.
    */
   readonly solver?: 'auto' | 'dense' | 'sparse';
   /**
@@ -44,14 +45,14 @@ const SPARSE_FROM = 128;
 export function linearAssignment(cost: ArrayLike<number>, rows: number, cols: number, opts: LapOptions = {}): Assignment {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new Error(`lap: bad shape ${rows}×${cols}`);
   if (cost.length !== rows * cols) throw new Error(`lap: ${cost.length} costs for a ${rows}×${cols} matrix`);
+  const start = opts.warmStart;
+  if (start) checkWarmStart(start, rows, cols);
   const transpose = rows > cols;
   const n = transpose ? cols : rows;
   const m = transpose ? rows : cols;
   const c = squareCopy(cost, rows, cols, opts.maximize ? -1 : 1);
   const solver = opts.solver ?? 'auto';
   const sparse = solver === 'sparse' || (solver === 'auto' && m >= SPARSE_FROM);
-  const start = opts.warmStart;
-  if (start) checkWarmStart(start, rows, cols);
   const solution = (sparse ? solveSparse(c, m, SPARSE_CANDIDATES, start) : null) ?? solveDense(c, m, start);
   const col4row = solution.col4row.subarray(0, n);
   const rowToCol = new Int32Array(rows).fill(-1);
