@@ -121,9 +121,10 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   // (for an MLP's first hidden layer that drops the 784-wide input weights from every sweep).
   const varies = (m: PermMember) => [...(roles.get(m.tensor)?.keys() ?? [])].some((axis) => axis !== m.axis);
   const parts = new Map(groups.map((g) => [g.name, { fixed: g.members.filter((m) => !varies(m)), varying: g.members.filter(varies) }]));
+  const byName = new Map(groups.map((g) => [g.name, g]));
   const widthOf = (g: PermGroup, members: ReadonlyArray<PermMember>) => members.reduce((acc, m) => acc + model.layout.entry(m.tensor).size / g.size, 0);
 
-  /** [units × Σrest] of `members` in w, every other group's current permutation applied to B. */
+  /** [units × Σrest] of `members` in w; with `permute`, every other group's current permutation applied. */
   const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean): Float32Array => {
     const width = widthOf(g, members);
     const mat = new Float32Array(g.size * width);
@@ -131,7 +132,7 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     for (const m of members) {
       const e = model.layout.entry(m.tensor);
       let t = w.subarray(e.offset, e.offset + e.size);
-      if (permute && varies(m)) {
+      if (permute) {
         t = t.slice();
         for (const [axis, r] of roles.get(m.tensor) ?? []) {
           if (axis === m.axis) continue;
@@ -155,7 +156,7 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   }
 
   const cost = async (gname: string): Promise<Float32Array> => {
-    const g = groups.find((q) => q.name === gname)!;
+    const g = byName.get(gname)!;
     const { varying } = parts.get(gname)!;
     const base = fixedCost.get(gname)!;
     const wVar = widthOf(g, varying);

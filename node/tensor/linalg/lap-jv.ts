@@ -214,25 +214,48 @@ export function augmentAll(
       shortest[j] = NaN;
       colsSeen[nCols++] = j;
     }
-    // Dual update keeps reduced costs non-negative along the tree just explored.
-    u[cur] += minVal;
-    for (let k = 0; k < nRows; k++) {
-      const r = rowsSeen[k];
-      if (r !== cur) u[r] += minVal - settled[col4row[r]];
-    }
-    for (let k = 0; k < nCols; k++) {
-      const j = colsSeen[k];
-      v[j] -= minVal - settled[j];
-    }
-    // Augment along the path back to the current row.
-    let j = sink;
-    for (;;) {
-      const r = path[j];
-      row4col[j] = r;
-      const prev = col4row[r];
-      col4row[r] = j;
-      j = prev;
-      if (r === cur) break;
-    }
+    finishSearch(u, v, col4row, row4col, { cur, sink, minVal, colDist: settled, pred: path, rowsSeen, nRows, colsSeen, nCols });
+  }
+}
+
+/** A finished Dijkstra search from free row `cur` to free column `sink`. */
+export interface SearchTree {
+  readonly cur: number;
+  readonly sink: number;
+  /** Distance of the sink. */
+  readonly minVal: number;
+  /** Distance at which each settled column left the search. */
+  readonly colDist: Float64Array;
+  /** The row each column was reached from. */
+  readonly pred: Int32Array;
+  readonly rowsSeen: Int32Array;
+  readonly nRows: number;
+  readonly colsSeen: Int32Array;
+  readonly nCols: number;
+}
+
+/**
+ * The JV step shared by the dense and sparse searches: the dual update keeps every reduced cost
+ * non-negative on the tree just explored, then the matching flips along the path to `cur`.
+ */
+export function finishSearch(u: Float64Array, v: Float64Array, col4row: Int32Array, row4col: Int32Array, t: SearchTree): void {
+  const { cur, minVal, colDist, pred } = t;
+  u[cur] += minVal;
+  for (let k = 0; k < t.nRows; k++) {
+    const r = t.rowsSeen[k];
+    if (r !== cur) u[r] += minVal - colDist[col4row[r]];
+  }
+  for (let k = 0; k < t.nCols; k++) {
+    const j = t.colsSeen[k];
+    v[j] -= minVal - colDist[j];
+  }
+  let j = t.sink;
+  for (;;) {
+    const r = pred[j];
+    row4col[j] = r;
+    const prev = col4row[r];
+    col4row[r] = j;
+    j = prev;
+    if (r === cur) break;
   }
 }

@@ -8,7 +8,7 @@
 // is the dense optimum, at O(k) per scanned row instead of O(n) while the gaps in a row exceed
 // the path lengths.
 
-import { augmentAll, initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
+import { augmentAll, finishSearch, initialise, warmStart, type Solution, type WarmStart } from './lap-jv.js';
 import { MinHeap } from './min-heap.js';
 
 /** Reads (in units of n²) after which the remaining free rows are matched densely. */
@@ -100,8 +100,7 @@ function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, row4c
   // Among equal costs a free column ranks first (topA: 1 if assigned), as in the dense
   // solver's tie rule: on a matrix of ties a search then ends at once instead of widening
   // row after row through assigned columns.
-  const want = rows.k;
-  const cap = want + 1;
+  const cap = rows.k + 1;
   let size = 0;
   const base = i * n;
   for (let j = 0; j < n; j++) {
@@ -145,7 +144,7 @@ function widen(cost: Float64Array, n: number, rows: Rows, v: Float64Array, row4c
   let added = size;
   let floor = Infinity;
   if (size === cap) {
-    added = want;
+    added = rows.k;
     floor = topH[0];
   }
   let list = list0;
@@ -312,26 +311,7 @@ function resetSearch(s: Search): void {
 }
 
 function commit(u: Float64Array, v: Float64Array, col4row: Int32Array, row4col: Int32Array, cur: number, s: Search): void {
-  const { dist, pred, rowsSeen, colsSeen } = s;
-  const minVal = s.minVal;
-  // Dual update keeps every reduced cost non-negative (the rows' floors included: v only drops).
-  u[cur] += minVal;
-  for (let k = 0; k < s.nRows; k++) {
-    const r = rowsSeen[k];
-    if (r !== cur) u[r] += minVal - dist[col4row[r]];
-  }
-  for (let k = 0; k < s.nCols; k++) {
-    const j = colsSeen[k];
-    v[j] -= minVal - dist[j];
-  }
-  let j = s.sink;
-  for (;;) {
-    const r = pred[j];
-    row4col[j] = r;
-    const prev = col4row[r];
-    col4row[r] = j;
-    j = prev;
-    if (r === cur) break;
-  }
+  // The floors stay valid through the dual update: it only lowers v.
+  finishSearch(u, v, col4row, row4col, { cur, sink: s.sink, minVal: s.minVal, colDist: s.dist, pred: s.pred, rowsSeen: s.rowsSeen, nRows: s.nRows, colsSeen: s.colsSeen, nCols: s.nCols });
   resetSearch(s);
 }
