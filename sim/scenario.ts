@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../protocol/constants.js';
 import { DEFAULT_STRATEGY, defaultMargin, STRATEGY_KINDS, type StrategyKind } from '../node/agent/strategy.js';
 import { DATASET_NAMES } from '../node/data/dataset.js';
 import { MATCH_SCORES } from '../node/merge/align.js';
+import { REPAIR_MODES } from '../node/merge/merge.js';
 import { MODEL_KINDS, parseModelDef, type ModelKind } from '../node/model/def.js';
 import { OPTIMIZER_KINDS } from '../node/train/optimizer.js';
 import { readJsonFile } from '../node/util/json-file.js';
@@ -89,7 +90,7 @@ export const scenarioSchema = z
         /** Gate margin (relative alignment gain); default: 0 for weight/activation, 0.02 for frame. */
         margin: z.number().min(0).max(1).optional(),
         score: enumOf(MATCH_SCORES).default(DEFAULT_STRATEGY.score),
-        repair: z.enum(['auto', 'repair', 'none']).default(DEFAULT_STRATEGY.repair),
+        repair: enumOf(REPAIR_MODES).default(DEFAULT_STRATEGY.repair),
         /** Unlabelled samples for alignment: the agent's own ('local') or a shared proxy set. */
         align_data: z.enum(['local', 'proxy']).default('local'),
         align_samples: z.number().int().min(10).default(2000),

@@ -7,7 +7,7 @@ import { permuteWeights } from '../model/permute.js';
 import { loadModelFile, saveModelFile, type ModelFile } from '../model/safetensors.js';
 import { MATCH_SCORES, type MatchScore } from '../merge/align.js';
 import { ensembleTaskMetrics, interpolationPath, modelTaskMetrics, type TaskMetrics } from '../merge/evaluate.js';
-import { MERGE_METHODS, mergeModels, type MergeMethod } from '../merge/merge.js';
+import { MERGE_METHODS, mergeModels, REPAIR_MODES, type MergeMethod, type RepairMode } from '../merge/merge.js';
 import { framePermutations } from '../merge/plan.js';
 import { sequentialLayers } from '../merge/zipit.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
@@ -30,7 +30,7 @@ interface MergeFlags {
   beta: number;
   widthRatio: number | Map<string, number>;
   refit: boolean;
-  repair: 'auto' | 'repair' | 'none';
+  repair: RepairMode;
   threads: number;
   out?: string;
   json?: boolean;
@@ -54,7 +54,7 @@ export function mergeCommand(): Command {
     .option('--beta <b>', 'zipit: within-model merge budget β', nonNegativeNumber, 0.075)
     .option('--width-ratio <r>', 'pleas: merged width over original width in [1, 2], or per group: fc1=1.5,fc2=1.25', widthRatios, 1.25)
     .option('--no-refit', 'pleas: skip the least-squares refit')
-    .addOption(new Option('--repair <r>', 'statistics repair: auto (BatchNorm reset), repair (also REPAIR models without norm), none').choices(['auto', 'repair', 'none']).default('auto'))
+    .addOption(new Option('--repair <r>', 'statistics repair: auto (BatchNorm reset), repair (also REPAIR models without norm), rescale (REPAIR of deviations only), none').choices([...REPAIR_MODES]).default('auto'))
     .option('--threads <t>', 'ORT intra-op threads', positiveInt, 1)
     .option('--out <file>', 'write the merged model (safetensors)')
     .option('--json', 'print a JSON summary as the last stdout line')

@@ -32,11 +32,15 @@ export interface MergeOptions {
   readonly pleas?: { readonly widthRatio?: number | ReadonlyMap<string, number>; readonly refit?: boolean; readonly score?: MatchScore };
   /**
    * 'auto' (default): recompute BatchNorm statistics when the model has BatchNorm;
-   * 'repair': also REPAIR models without normalisation; 'none': leave statistics alone.
+   * 'repair': also REPAIR models without normalisation; 'rescale': REPAIR's deviations only
+   * (each unit scaled, its mean left where the merge put it); 'none': leave statistics alone.
    */
-  readonly repair?: 'auto' | 'repair' | 'none';
+  readonly repair?: RepairMode;
   readonly seed?: number;
 }
+
+export type RepairMode = 'auto' | 'repair' | 'rescale' | 'none';
+export const REPAIR_MODES: ReadonlyArray<RepairMode> = ['auto', 'repair', 'rescale', 'none'];
 
 export interface MergeResult {
   readonly model: Model;
@@ -44,7 +48,7 @@ export interface MergeResult {
   /** Per model, how its groups were aligned (undefined for the reference and for averaging). */
   readonly alignments: ReadonlyArray<ReadonlyMap<string, GroupAlignment> | undefined>;
   readonly plan: MergePlan;
-  readonly repaired: 'batchnorm' | 'repair' | 'none';
+  readonly repaired: 'batchnorm' | 'repair' | 'rescale' | 'none';
   readonly ms: number;
 }
 
@@ -112,7 +116,8 @@ export async function mergeModels(rt: Runtime, model: Model, weights: ReadonlyAr
 
 /**
  * Repairs a merged model's activation statistics: BatchNorm statistics recomputed on `data`
- * ('auto' and 'repair'), or REPAIR for models without normalisation ('repair' only).
+ * (every mode but 'none'), or for models without normalisation REPAIR ('repair') or its
+ * deviations only ('rescale').
  */
 export async function repairMerge(
   rt: Runtime,
@@ -127,10 +132,10 @@ export async function repairMerge(
 ): Promise<{ weights: Float32Array; repaired: MergeResult['repaired'] }> {
   if (mode === 'none' || !data || merged.heads !== 1) return { weights, repaired: 'none' };
   if (hasBatchNorm(merged)) return { weights: await resetBatchNorm(rt, merged, weights, data.ds, data.indices), repaired: 'batchnorm' };
-  if (mode === 'repair' && (model.def.kind === 'mlp' || model.def.kind === 'cnn')) {
+  if ((mode === 'repair' || mode === 'rescale') && (model.def.kind === 'mlp' || model.def.kind === 'cnn')) {
     // Averaging has no plan of its own: REPAIR it unit by unit (the identity merge).
     const full = new Map(model.spec.groups.map((g) => [g.name, plan.get(g.name) ?? identityMerge(g.size, mix)]));
-    return { weights: await repairActivations(rt, model, sources, merged, weights, full, data.ds, data.indices), repaired: 'repair' };
+    return { weights: await repairActivations(rt, model, sources, merged, weights, full, data.ds, data.indices, { means: mode === 'repair' }), repaired: mode };
   }
   return { weights, repaired: 'none' };
 }

@@ -82,6 +82,9 @@ function unitStats(meanA: Float64Array, sqA: Float64Array): UnitStats {
  * ones before it are corrected), rescale each merged unit's pre-activation to the mean and
  * standard deviation of the units merged into it, weighted as in the merge: with s the
  * ratio of target to current deviation, W_k ← s·W_k and b_k ← s·(b_k − μ_current) + μ_target.
+ * With `means: false` only the deviations are restored (b_k ← s·b_k): the means measured on
+ * one agent's non-IID data pull every unit toward that agent's classes, and merges repaired
+ * so drift apart (docs/agents.md measures it).
  */
 export async function repairActivations(
   rt: Runtime,
@@ -92,7 +95,9 @@ export async function repairActivations(
   plan: MergePlan,
   ds: Dataset,
   indices: ArrayLike<number>,
+  opts: { readonly means?: boolean } = {},
 ): Promise<Float32Array> {
+  const means = opts.means ?? true;
   const out = mergedWeights.slice();
   const groups = source.spec.groups.filter((g) => plan.has(g.name) && g.taps.length > 0);
   // Each source model's pre-activation statistics (one pass per model, all groups at once).
@@ -122,7 +127,7 @@ export async function repairActivations(
       for (let k = 0; k < gm.size; k++) {
         const scale = cur.std[k] > 1e-8 ? targetStd[k] / cur.std[k] : 1;
         const row = out.subarray(e.offset + k * rowLen, e.offset + (k + 1) * rowLen);
-        if (e.shape.length === 1) row[0] = (row[0] - cur.mean[k]) * scale + targetMean[k];
+        if (e.shape.length === 1) row[0] = means ? (row[0] - cur.mean[k]) * scale + targetMean[k] : row[0] * scale;
         else for (let j = 0; j < rowLen; j++) row[j] *= scale;
       }
     }

@@ -239,4 +239,29 @@ describe('norm repair', () => {
       }
     }
   });
+
+  it("REPAIR's deviations only ('rescale'): each unit's deviation is the target, its pre-activation only scaled", async () => {
+    const m = A.model;
+    const plan = new Map(m.spec.groups.map((g) => [g.name, identityMerge(g.size, [1, 1])]));
+    const merged = applyMerge(m, m, [A.weights, B.weights], plan, [1, 1]);
+    const rescaled = await repairActivations(rt, m, [A.weights, B.weights], m, merged, plan, train, data.indices, { means: false });
+    const sa = await pairStats(rt, m, A.weights, B.weights, train, data.indices, { tap: ':pre' });
+    const before = await pairStats(rt, m, merged, merged, train, data.indices, { tap: ':pre' });
+    const after = await pairStats(rt, m, rescaled, rescaled, train, data.indices, { tap: ':pre' });
+    const sd = (q: Float64Array, mu: Float64Array, k: number) => Math.sqrt(Math.max(q[k] - mu[k] ** 2, 0));
+    const g = m.spec.groups[0].name;
+    const [s, b, t] = [sa.get(g)!, before.get(g)!, after.get(g)!];
+    let moved = 0;
+    for (let k = 0; k < s.size; k++) {
+      const want = (sd(s.sqA, s.meanA, k) + sd(s.sqB, s.meanB, k)) / 2;
+      const had = sd(b.sqA, b.meanA, k);
+      if (want < 1e-3 || had < 1e-3) continue;
+      expect(Math.abs(sd(t.sqA, t.meanA, k) - want) / want).toBeLessThan(1e-3);
+      // The mean moves with the scale, not toward the sources' means.
+      expect(Math.abs(t.meanA[k] - (want / had) * b.meanA[k])).toBeLessThan(1e-3 * (1 + Math.abs(t.meanA[k])));
+      if (Math.abs(t.meanA[k] - (s.meanA[k] + s.meanB[k]) / 2) > 0.01) moved++;
+    }
+    // Full REPAIR would have put every mean at the sources' average; here many stay elsewhere.
+    expect(moved).toBeGreaterThan(s.size / 4);
+  });
 });
