@@ -23,6 +23,7 @@ import { LOG_VERSION, type AgentRoundEvent, type EndEvent, type RoundEvent, type
 import { createLibp2pCluster, type Libp2pCluster } from './libp2p.js';
 import { mixingWeights, spectralGap, type Mixing } from './mixing.js';
 import { createVirtualNetwork } from './network.js';
+import { frameOfSeed } from '../node/agent/frame.js';
 import { marginOf, ScenarioError, type Scenario } from './scenario.js';
 import { createSchedule } from './schedule.js';
 import { degrees, edgeList, type Graph } from './topology.js';
@@ -170,6 +171,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     verifyFrames: s.strategy.verify_frames,
     frameAlign: s.strategy.frame_align,
     taskOverlap: s.strategy.task_overlap,
+    taskSamples: s.strategy.task_samples,
     restoreNorms: s.strategy.restore_norms,
   };
   const agents: Agent[] = shards.map((shard, i) =>
@@ -186,7 +188,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
       strategy,
       seed: s.seed,
       initial: s.init === 'shared' ? model.init(s.seed) : model.init(s.seed + i),
-      frame: s.init === 'shared' ? 0 : i,
+      frame: frameOfSeed(s.init === 'shared' ? s.seed : s.seed + i),
     }),
   );
 

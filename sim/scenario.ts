@@ -101,6 +101,8 @@ export const scenarioSchema = z
         frame_align: z.enum(['weight', 'activation']).default(DEFAULT_STRATEGY.frameAlign),
         /** frame: align a neighbour from another frame only if it is this good on the agent's own data (relative). */
         task_overlap: z.number().min(0).default(DEFAULT_STRATEGY.taskOverlap),
+        /** frame: own labelled samples the task check predicts. */
+        task_samples: z.number().int().min(10).default(DEFAULT_STRATEGY.taskSamples),
         /** frame: restore units' weight norms after averaging (data-free). */
         restore_norms: z.boolean().default(DEFAULT_STRATEGY.restoreNorms),
       })

@@ -56,7 +56,8 @@ export function createAgent(o: AgentOptions): Agent {
   const trainer: Trainer = createTrainer({ runtime: o.runtime, model: o.model, optimizer: o.optimizer, batch: o.batch, stepsPerCall: o.stepsPerCall }, o.initial);
   const rng = createRng(o.seed).fork(o.index + 1);
   const all = Int32Array.from({ length: o.shard.count }, (_, i) => i);
-  const own = { ds: o.shard, indices: all.subarray(0, Math.min(2000, all.length)) };
+  // Labelled samples for the frame policy's task check (shards are shuffled: a random subset).
+  const own = { ds: o.shard, indices: all.subarray(0, Math.min(o.strategy.taskSamples, all.length)) };
   let frame = o.frame;
   let merges = 0;
   return {

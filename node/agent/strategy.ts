@@ -55,6 +55,11 @@ export interface StrategyConfig {
    */
   readonly taskOverlap: number;
   /**
+   * frame: own labelled samples that task check predicts (per participant and merge). It tells
+   * ~0 from ~1, so a few hundred do; on a 64-agent ring the whole shard doubled the workers' load.
+   */
+  readonly taskSamples: number;
+  /**
    * frame: after averaging, restore each unit's incoming-weight norm to its sources' mean
    * (data-free; undoes the shrinkage of averaging units that do not fully agree).
    */
@@ -70,6 +75,7 @@ export const DEFAULT_STRATEGY: Omit<StrategyConfig, 'kind' | 'margin'> = {
   verifyFrames: false,
   frameAlign: 'weight',
   taskOverlap: 0.5,
+  taskSamples: 256,
   restoreNorms: true,
 };
 

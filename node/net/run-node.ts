@@ -23,6 +23,7 @@ import { loadOrCreateIdentity } from './identity.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { createPeerMetrics } from './metrics.js';
 import { createPeer, type MeshPeer } from './peer.js';
+import { frameOfSeed } from '../agent/frame.js';
 
 export type NodeEvent =
   | {
@@ -178,8 +179,8 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
   };
   const m = cfg.merge;
   const strategy: StrategyConfig = { ...DEFAULT_STRATEGY, kind: m.strategy, margin: m.margin ?? defaultMargin(m.strategy) };
-  // A frame is named by the initialisation seed: peers started from the same seed share it,
-  // and the lowest seed of a run is the frame the frame-aware strategy converges on.
+  // A frame is named by the initialisation seed (hashed, node/agent/frame.ts): peers started
+  // from the same seed share it.
   const agent = createAgent({
     index: cfg.data.shard,
     runtime,
@@ -193,7 +194,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
     strategy,
     seed: cfg.train.seed,
     initial: model.init(cfg.train.seed),
-    frame: cfg.train.seed,
+    frame: frameOfSeed(cfg.train.seed),
     onTrainProgress: abortable,
   });
 

@@ -27,6 +27,9 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/** A well-mixed 32-bit value of an integer (splitmix32's first output). */
+export const hash32 = (seed: number): number => splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32))();
+
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new Error(`rng: seed must be a finite number, got ${seed}`);
   const sm = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../../node/net/config.js';
+import { frameOfSeed } from '../../node/agent/frame.js';
 import { cli } from '../helpers/cli.js';
 
 interface Proc {
@@ -82,7 +83,7 @@ describe('mergemesh node', () => {
       // (both started from seed 0, so they share frame 0 and average).
       const merge = await until('A to merge with B', () => a.events.find((e) => e.event === 'round' && (e.merged_with as string[]).includes(bHello.peer_id as string)));
       expect(merge.merged_accuracy as number).toBeGreaterThan(0.5);
-      expect(merge.frame).toBe(0);
+      expect(merge.frame).toBe(frameOfSeed(0));
       expect(b.events[b.events.length - 1]).toMatchObject({ event: 'stopped', rounds: 4 });
 
       // The metrics endpoint: ours and libp2p's, in Prometheus text.
