@@ -232,7 +232,7 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
   // a blend of unrelated frames: restore their norms, data-free, so every agent merging the
   // same models gets the same result.
   const sources = order.map((m) => m.values);
-  const restored = s.restoreNorms ? restoreNorms(model, merged, sources, perms) : merged;
+  const restored = s.restoreNorms ? restoreNorms(model, merged, sources, perms, { inPlace: true }) : merged;
   // A blend of unrelated models is where averaging collapses activations most, and restoring
   // weight norms does not undo it (first merge on a complete graph: 12.9 % against DIMAT's
   // 15.6 %). Full REPAIR wins that round but its means, measured on two classes, cost the

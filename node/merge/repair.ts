@@ -143,8 +143,10 @@ export async function repairActivations(
  * this fixes its first-order part with none, identically on every agent. Normalisation
  * parameters are left alone (a norm layer rescales anyway). Returns new weights.
  */
-export function restoreNorms(model: Model, merged: Float32Array, sources: ReadonlyArray<Float32Array>, perms?: ReadonlyArray<ReadonlyMap<string, Int32Array>>): Float32Array {
-  const out = merged.slice();
+export function restoreNorms(model: Model, merged: Float32Array, sources: ReadonlyArray<Float32Array>, perms?: ReadonlyArray<ReadonlyMap<string, Int32Array>>, opts: { readonly inPlace?: boolean } = {}): Float32Array {
+  // In place when the caller owns `merged` (a fresh merge): the simulator merges every agent
+  // every round, and each copy is another half megabyte for the collector.
+  const out = opts.inPlace ? merged : merged.slice();
   for (const g of model.spec.groups) {
     const writers = g.members.filter((m) => m.axis === 0 && !/norm|\.bn\d*\./.test(m.tensor)).map((m) => model.layout.entry(m.tensor));
     if (!writers.length) continue;
@@ -161,7 +163,8 @@ export function restoreNorms(model: Model, merged: Float32Array, sources: Readon
       const f = target[u] / now[u];
       for (const e of writers) {
         const rest = e.size / e.shape[0];
-        for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) out[k] *= f;
+        const end = e.offset + (u + 1) * rest;
+        for (let k = e.offset + u * rest; k < end; k++) out[k] *= f;
       }
     }
   }
@@ -175,7 +178,8 @@ function unitNorms(w: Float32Array, writers: ReadonlyArray<{ offset: number; siz
     const rest = e.size / e.shape[0];
     for (let u = 0; u < units; u++) {
       let acc = 0;
-      for (let k = e.offset + u * rest; k < e.offset + (u + 1) * rest; k++) acc += w[k] * w[k];
+      const end = e.offset + (u + 1) * rest;
+      for (let k = e.offset + u * rest; k < end; k++) acc += w[k] * w[k];
       sq[u] += acc;
     }
   }

@@ -63,5 +63,10 @@ describe('restoreNorms', () => {
         expect(norm(restored)).toBeCloseTo((norm(a) + norm(b)) / 2, 4);
       }
     }
+    // In place: the same values, written into the merge itself.
+    const own = merged.slice();
+    const inPlace = restoreNorms(model, own, [a, b], undefined, { inPlace: true });
+    expect(inPlace).toBe(own);
+    expect(Array.from(inPlace)).toEqual(Array.from(restored));
   });
 });
