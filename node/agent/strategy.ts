@@ -181,9 +181,10 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
  * when it has learnt the same task, judged on the agent's own labelled samples; a model of
  * a different task (disjoint labels) has no counterpart units, and forcing a permutation on
  * it makes every later averaging round worse, so it is averaged as it is, its units' norms
- * restored (data-free) and, by default, the merge REPAIRed on the agent's own data. Either
- * way the result is in F, and once the run shares F merging is plain averaging: no re-permutation round after round (the failure of
- * per-agent frames, reference/merging.md §5). docs/agents.md has the measurements.
+ * restored (data-free) and, by default, the units' deviations on the agent's own data set
+ * back as REPAIR would (its means left alone). Either way the result is in F, and once the
+ * run shares F merging is plain averaging: no re-permutation round after round (the failure
+ * of per-agent frames, reference/merging.md §5). docs/agents.md has the measurements.
  */
 async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput, others: ReadonlyArray<MergeInput>, t0: number): Promise<MergeReport> {
   const all = [self, ...others];

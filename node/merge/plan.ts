@@ -170,8 +170,8 @@ function scatter(src: Float32Array, shape: ReadonlyArray<number>, contrib: Int32
     for (let j = 0; j < inner; j++) if (last[j] >= 0) out[last[j]] += coef[j] * src[j];
     return;
   }
-  // Most rows' last axis is in no group (an MLP layer's inputs): a contiguous run then, which
-  // is several times faster than going through the index (the simulator merges every round).
+  // Most rows' last axis is in no group (an MLP layer's inputs): a contiguous run then, a third
+  // faster than going through the index (the simulator merges every agent every round).
   let contiguous = true;
   for (let j = 0; j < inner && contiguous; j++) contiguous = last[j] === j;
   const rows = src.length / inner;
