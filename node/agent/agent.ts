@@ -24,7 +24,7 @@ export interface AgentOptions {
   readonly strategy: StrategyConfig;
   readonly seed: number;
   readonly initial: Float32Array;
-  /** The frame the initial weights are in (agents from one shared init share frame 0). */
+  /** The frame the initial weights are in (named by their init seed, frame.ts). */
   readonly frame: number;
   readonly stepsPerCall?: number;
   /** Called between training calls; throwing from it abandons the epoch (a peer stopping). */
@@ -60,6 +60,7 @@ export function createAgent(o: AgentOptions): Agent {
   const own = { ds: o.shard, indices: all.subarray(0, Math.min(o.strategy.taskSamples, all.length)) };
   let frame = o.frame;
   let merges = 0;
+  const taskVerdicts = new Map<number, boolean>();
   return {
     index: o.index,
     get weights() {
@@ -93,7 +94,7 @@ export function createAgent(o: AgentOptions): Agent {
     },
     async merge(selfWeight, others) {
       const r = await mergeStep(
-        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed },
+        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed, taskVerdicts },
         o.strategy,
         { agent: o.index, weight: selfWeight, values: trainer.state.weights, frame },
         others,

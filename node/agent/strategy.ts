@@ -55,8 +55,8 @@ export interface StrategyConfig {
    */
   readonly taskOverlap: number;
   /**
-   * frame: own labelled samples that task check predicts (per participant and merge). It tells
-   * ~0 from ~1, so a few hundred do; on a 64-agent ring the whole shard doubled the workers' load.
+   * frame: own labelled samples the task check predicts (once per neighbour). It tells ~0 from
+   * ~1, so a few hundred do; on a 64-agent ring the whole shard doubled the workers' load.
    */
   readonly taskSamples: number;
   /**
@@ -100,6 +100,12 @@ export interface MergeContext {
   readonly seed: number;
   /** A seed every agent of the run shares (so shared computations agree). */
   readonly sharedSeed: number;
+  /**
+   * frame: whether each neighbour (by agent) learnt this agent's task, as judged the first
+   * time it was met in another frame. Kept by the agent across merges: a neighbour's data
+   * does not change, and re-judging it every round cost predictions with every merge.
+   */
+  readonly taskVerdicts?: Map<number, boolean>;
 }
 
 export interface MergeReport {
@@ -209,15 +215,21 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
     if (!a) accuracies.set(p, (a = predict(ctx.rt, model, p.values, ctx.own.ds, ctx.own.indices).then((l) => scoreLogits(l, labels, model.classes).accuracy)));
     return a;
   };
+  const knowsTask = async (p: MergeInput): Promise<boolean> => {
+    const known = ctx.taskVerdicts?.get(p.agent);
+    if (known !== undefined) return known;
+    const v = (await accuracyOnOwn(p)) / Math.max(await accuracyOnOwn(self), 0.1) >= s.taskOverlap;
+    ctx.taskVerdicts?.set(p.agent, v);
+    return v;
+  };
   for (let m = 1; m < order.length; m++) {
     if (order[m].frame === target && !s.verifyFrames) continue;
     if (order[m].frame !== target && s.taskOverlap > 0) {
-      const own = await accuracyOnOwn(self);
       // Both sides of the pair must know this agent's task for their units to correspond.
       const pair = order[0] === self ? [order[m]] : order[m] === self ? [order[0]] : [order[0], order[m]];
-      let overlap = Infinity;
-      for (const p of pair) overlap = Math.min(overlap, (await accuracyOnOwn(p)) / Math.max(own, 0.1));
-      if (overlap < s.taskOverlap) {
+      let same = true;
+      for (const p of pair) same = same && (await knowsTask(p));
+      if (!same) {
         blended = true;
         continue;
       }
