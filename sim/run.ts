@@ -4,6 +4,7 @@
 // bytes, time) is emitted once every agent has finished that round.
 import { runAgentLoop, type RoundRecord } from '../node/agent/loop.js';
 import { createAgent, type Agent } from '../node/agent/agent.js';
+import { frameOfSeed } from '../node/agent/frame.js';
 import type { StrategyConfig } from '../node/agent/strategy.js';
 import type { Transport } from '../node/agent/transport.js';
 import { subset, type Dataset, type DatasetName } from '../node/data/dataset.js';
@@ -23,7 +24,6 @@ import { LOG_VERSION, type AgentRoundEvent, type EndEvent, type RoundEvent, type
 import { createLibp2pCluster, type Libp2pCluster } from './libp2p.js';
 import { mixingWeights, spectralGap, type Mixing } from './mixing.js';
 import { createVirtualNetwork } from './network.js';
-import { frameOfSeed } from '../node/agent/frame.js';
 import { marginOf, ScenarioError, type Scenario } from './scenario.js';
 import { createSchedule } from './schedule.js';
 import { degrees, edgeList, type Graph } from './topology.js';

@@ -120,9 +120,13 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   // members read through another group's permutation are rebuilt and multiplied per sweep
   // (for an MLP's first hidden layer that drops the 784-wide input weights from every sweep).
   const varies = (m: PermMember) => [...(roles.get(m.tensor)?.keys() ?? [])].some((axis) => axis !== m.axis);
-  const parts = new Map(groups.map((g) => [g.name, { fixed: g.members.filter((m) => !varies(m)), varying: g.members.filter(varies) }]));
-  const byName = new Map(groups.map((g) => [g.name, g]));
   const widthOf = (g: PermGroup, members: ReadonlyArray<PermMember>) => members.reduce((acc, m) => acc + model.layout.entry(m.tensor).size / g.size, 0);
+  const parts = new Map(
+    groups.map((g) => {
+      const varying = g.members.filter(varies);
+      return [g.name, { group: g, fixed: g.members.filter((m) => !varies(m)), varying, varyingWidth: widthOf(g, varying) }];
+    }),
+  );
 
   /** [units × Σrest] of `members` in w; with `permute`, every other group's current permutation applied. */
   const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean): Float32Array => {
@@ -156,12 +160,10 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   }
 
   const cost = async (gname: string): Promise<Float32Array> => {
-    const g = byName.get(gname)!;
-    const { varying } = parts.get(gname)!;
+    const { group: g, varying, varyingWidth } = parts.get(gname)!;
     const base = fixedCost.get(gname)!;
-    const wVar = widthOf(g, varying);
-    if (wVar === 0) return base;
-    const c = await gemmABt(rt, aVarying.get(gname)!, unitsMatrix(g, varying, b, true), g.size, g.size, wVar, { transferB: true });
+    if (varyingWidth === 0) return base;
+    const c = await gemmABt(rt, aVarying.get(gname)!, unitsMatrix(g, varying, b, true), g.size, g.size, varyingWidth, { transferB: true });
     for (let k = 0; k < c.length; k++) c[k] += base[k];
     return c;
   };

@@ -14,6 +14,7 @@ import { createRuntime } from '../tensor/runtime/pool.js';
 import { evaluate } from '../train/evaluate.js';
 import { optimizerConfig, type OptimizerKind } from '../train/optimizer.js';
 import { createAgent } from '../agent/agent.js';
+import { frameOfSeed } from '../agent/frame.js';
 import { DEFAULT_STRATEGY, defaultMargin, type MergeInput, type StrategyConfig } from '../agent/strategy.js';
 import { createRng } from '../util/rng.js';
 import type { CodecName } from '../../protocol/codecs/codec.js';
@@ -23,7 +24,6 @@ import { loadOrCreateIdentity } from './identity.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { createPeerMetrics } from './metrics.js';
 import { createPeer, type MeshPeer } from './peer.js';
-import { frameOfSeed } from '../agent/frame.js';
 
 export type NodeEvent =
   | {

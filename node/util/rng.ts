@@ -27,12 +27,15 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+// Both halves of a seed up to 2⁵³ count.
+const fold = (seed: number): number => Math.floor(seed) ^ Math.floor(seed / 2 ** 32);
+
 /** A well-mixed 32-bit value of an integer (splitmix32's first output). */
-export const hash32 = (seed: number): number => splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32))();
+export const hash32 = (seed: number): number => splitmix32(fold(seed))();
 
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new Error(`rng: seed must be a finite number, got ${seed}`);
-  const sm = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
+  const sm = splitmix32(fold(seed));
   let a = sm();
   let b = sm();
   let c = sm();

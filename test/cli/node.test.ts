@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNodeConfig } from '../../node/net/config.js';
 import { frameOfSeed } from '../../node/agent/frame.js';
+import { parseNodeConfig } from '../../node/net/config.js';
 import { cli } from '../helpers/cli.js';
 
 interface Proc {
@@ -80,7 +80,7 @@ describe('mergemesh node', () => {
       expect(bRounds.map((e) => e.round)).toEqual([1, 2, 3, 4]);
       expect(bRounds[3].test_accuracy as number).toBeGreaterThan(0.5);
       // The agent loop: once A holds B's version, A merges with it after its next round
-      // (both started from seed 0, so they share frame 0 and average).
+      // (both started from seed 0, so they share that seed's frame and average).
       const merge = await until('A to merge with B', () => a.events.find((e) => e.event === 'round' && (e.merged_with as string[]).includes(bHello.peer_id as string)));
       expect(merge.merged_accuracy as number).toBeGreaterThan(0.5);
       expect(merge.frame).toBe(frameOfSeed(0));

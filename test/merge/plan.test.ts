@@ -16,6 +16,7 @@ import { evaluate, predict } from '../../node/train/evaluate.js';
 import { runTrainJob, type TrainJobResult } from '../../node/train/job.js';
 import { optimizerConfig } from '../../node/train/optimizer.js';
 import { createRng } from '../../node/util/rng.js';
+import { randomPerms } from '../helpers/perms.js';
 import { trainMlp } from '../helpers/trained.js';
 
 const rt = createRuntime();
@@ -33,17 +34,6 @@ beforeAll(async () => {
 });
 afterAll(() => rt.close());
 
-function randomPerms(model: ReturnType<typeof createModel>, seed: number): Map<string, Int32Array> {
-  const r = createRng(seed);
-  return new Map(
-    model.spec.groups.map((g) => {
-      const p = Int32Array.from({ length: g.size }, (_, i) => i);
-      r.shuffle(p);
-      return [g.name, p];
-    }),
-  );
-}
-
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 describe('the merge operation', () => {
@@ -56,7 +46,7 @@ describe('the merge operation', () => {
 
   it('undoes a permutation: merging B with a permuted copy of itself under the inverse gives B', () => {
     const m = A.model;
-    const perms = randomPerms(m, 3);
+    const perms = randomPerms(m.spec, 3);
     const pb = permuteWeights(m.layout, m.spec, B.weights, perms);
     // Model 0 = B, model 1 = π(B); merged unit k takes B's unit k and π(B)'s unit p⁻¹(k).
     const plan = new Map(
@@ -83,7 +73,7 @@ describe('the merge operation', () => {
 describe('T0: alignment recovers known permutations', () => {
   it.each(['activation', 'weight'] as const)('%s matching: merging a model with permuted copies of itself returns it exactly', async (method) => {
     const m = A.model;
-    const copies = [A.weights, permuteWeights(m.layout, m.spec, A.weights, randomPerms(m, 5)), permuteWeights(m.layout, m.spec, A.weights, randomPerms(m, 6))];
+    const copies = [A.weights, permuteWeights(m.layout, m.spec, A.weights, randomPerms(m.spec, 5)), permuteWeights(m.layout, m.spec, A.weights, randomPerms(m.spec, 6))];
     const r = await mergeModels(rt, m, copies, { method, data, mix: [0.5, 0.3, 0.2] });
     expect(maxAbsDiff(r.weights, A.weights)).toBeLessThan(1e-5);
     const acc = await evaluate(rt, m, r.weights, test);
@@ -95,7 +85,7 @@ describe('T0: alignment recovers known permutations', () => {
 
   it('weight matching recovers a planted permutation exactly, in a few sweeps', async () => {
     const m = A.model;
-    const perms = randomPerms(m, 8);
+    const perms = randomPerms(m.spec, 8);
     const pb = permuteWeights(m.layout, m.spec, A.weights, perms);
     const r = await matchWeights(rt, m, A.weights, pb);
     // pb's unit k is A's unit perms[k]; so A's unit i sits at pb's unit perms⁻¹[i].
@@ -109,7 +99,7 @@ describe('T0: alignment recovers known permutations', () => {
 
   it('MergeMany (align to the mean of the others) also returns permuted copies exactly', async () => {
     const m = A.model;
-    const copies = [1, 2, 3].map((s) => permuteWeights(m.layout, m.spec, A.weights, randomPerms(m, 20 + s)));
+    const copies = [1, 2, 3].map((s) => permuteWeights(m.layout, m.spec, A.weights, randomPerms(m.spec, 20 + s)));
     const r = await mergeModels(rt, m, copies, { method: 'weight', reference: 'mean' });
     const la = await predict(rt, m, A.weights, test, Int32Array.from({ length: 200 }, (_, i) => i));
     const lm = await predict(rt, m, r.weights, test, Int32Array.from({ length: 200 }, (_, i) => i));

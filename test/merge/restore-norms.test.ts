@@ -2,15 +2,15 @@
 // units it was built from, which under a permutation merge are different unit indices.
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../../node/model/model.js';
-import { permuteWeights } from '../../node/model/permute.js';
+import { identityPermutation, invertPermutation, permuteWeights } from '../../node/model/permute.js';
 import { applyMerge } from '../../node/merge/plan.js';
 import { planFromPerms } from '../../node/merge/many.js';
 import { restoreNorms } from '../../node/merge/repair.js';
-import { createRng } from '../../node/util/rng.js';
+import { randomPerms } from '../helpers/perms.js';
 
 const model = createModel({ kind: 'mlp', input: [1, 28, 28], hidden: [32, 16], classes: 10 });
 const groups = model.spec.groups;
-const identity = () => new Map(groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
+const identity = () => new Map(groups.map((g) => [g.name, identityPermutation(g.size)]));
 
 function rowNorm(w: Float32Array, tensor: string, unit: number): number {
   const e = model.layout.entry(tensor);
@@ -28,19 +28,10 @@ describe('restoreNorms', () => {
     const w = model.layout.entry(g0.members.find((m) => m.axis === 0)!.tensor);
     const rest = w.size / w.shape[0];
     for (let u = 0; u < g0.size; u++) for (let k = 0; k < rest; k++) a[w.offset + u * rest + k] *= 1 + u;
-    const rng = createRng(2);
-    const perm = new Map(groups.map((g) => {
-      const p = Int32Array.from({ length: g.size }, (_, i) => i);
-      rng.shuffle(p);
-      return [g.name, p] as const;
-    }));
+    const perm = randomPerms(model.spec, 2);
     const b = permuteWeights(model.layout, model.spec, a, perm);
     // Aligning b back to a: unit u of the merge takes unit q[u] of b, where b[q[u]] = a[u].
-    const back = new Map([...perm].map(([g, p]) => {
-      const q = new Int32Array(p.length);
-      p.forEach((src, i) => (q[src] = i));
-      return [g, q] as const;
-    }));
+    const back = new Map([...perm].map(([g, p]) => [g, invertPermutation(p)] as const));
     const perms = [identity(), back];
     const merged = applyMerge(model, model, [a, b], planFromPerms(model, perms, [0.5, 0.5]), [0.5, 0.5]);
     for (let k = 0; k < a.length; k++) expect(Math.abs(merged[k] - a[k])).toBeLessThan(1e-5);

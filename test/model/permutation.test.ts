@@ -6,8 +6,8 @@ import { permuteWeights } from '../../node/model/permute.js';
 import { weightFeeds } from '../../node/model/weights-io.js';
 import { encodeModel } from '../../node/tensor/onnx/encode.js';
 import { compiledModel, createRuntime } from '../../node/tensor/runtime/pool.js';
-import { createRng } from '../../node/util/rng.js';
 import { allSmall, MNIST_INPUT } from '../helpers/models.js';
+import { randomPerms } from '../helpers/perms.js';
 import { uniform } from '../helpers/rng.js';
 import type { ModelDef } from '../../node/model/def.js';
 
@@ -19,18 +19,6 @@ async function logits(def: ModelDef, weights: Float32Array, x: Float32Array, n: 
   const m = compiledModel(encodeModel(inferenceGraph(model, { target: await rt.target() })));
   const res = await rt.run(m, { ...weightFeeds(model.layout, weights), input: { dtype: 'float32', dims: [n, ...def.input], data: x } });
   return res.outputs.logits.data as Float32Array;
-}
-
-function randomPerms(def: ModelDef, seed: number): Map<string, Int32Array> {
-  const rng = createRng(seed);
-  const model = createModel(def);
-  return new Map(
-    model.spec.groups.map((g) => {
-      const p = Int32Array.from({ length: g.size }, (_, i) => i);
-      rng.shuffle(p);
-      return [g.name, p];
-    }),
-  );
 }
 
 /** Initial weights with non-trivial running statistics, so eval-mode BatchNorm is tested too. */
@@ -58,7 +46,7 @@ describe('permutation invariance (T0)', () => {
     const w = weightsFor(def, 7);
     const x = uniform(n * def.input.reduce((a, b) => a * b, 1), 3, 0, 1);
     const model = createModel(def);
-    const perms = randomPerms(def, 11);
+    const perms = randomPerms(model.spec, 11);
     const pw = permuteWeights(model.layout, model.spec, w, perms);
     // The permutation really moved weights (otherwise the check would be vacuous).
     let moved = 0;

@@ -54,7 +54,7 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
   const mean = (topology: 'ring' | 'complete', kind: string, round: number) => [0, 1, 2].reduce((a, s) => a + meanAt(get(s, topology, kind), round), 0) / 3;
 
   // The first merge on the complete graph blends five unrelated two-class models; the policy
-  // REPAIRs such blends (strategy.repair "auto"), which is what lets it lead there from round 1
+  // rescales such blends (REPAIR's deviations, strategy.repair "auto"), which lets it lead from round 1
   // (restored norms alone: 12.9 % against DIMAT's 15.6 %, seeds 0–4; docs/agents.md).
   it.each(['ring', 'complete'] as const)('on a %s the frame-aware policy is ≥ the better of WA and DIMAT at every round (within 1 point, mean of 3 seeds)', (topology) => {
     for (let round = 1; round <= 6; round++) {

@@ -8,6 +8,7 @@ import { permuteWeights } from '../../node/model/permute.js';
 import { createRuntime } from '../../node/tensor/runtime/pool.js';
 import type { TrainJobResult } from '../../node/train/job.js';
 import { createRng } from '../../node/util/rng.js';
+import { randomPerms } from '../helpers/perms.js';
 import { trainMlp } from '../helpers/trained.js';
 
 describe('frame names', () => {
@@ -46,17 +47,7 @@ describe('task verdicts', () => {
     taskVerdicts,
   });
   // A neighbour holding the same model in another unit order (a lower frame, so the reference).
-  const permuted = () => {
-    const r = createRng(5);
-    const perms = new Map(
-      A.model.spec.groups.map((g) => {
-        const p = Int32Array.from({ length: g.size }, (_, i) => i);
-        r.shuffle(p);
-        return [g.name, p] as const;
-      }),
-    );
-    return permuteWeights(A.model.layout, A.model.spec, A.weights, perms);
-  };
+  const permuted = () => permuteWeights(A.model.layout, A.model.spec, A.weights, randomPerms(A.model.spec, 5));
 
   it('a neighbour of the same task is judged once, remembered, and aligned', async () => {
     const verdicts = new Map<number, boolean>();
