@@ -213,7 +213,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
         }
         clock.at(clock.now() + delay(j, r, n, bytes), key(j), () => deliver(j, r, pub.announce, bytes));
       }
-      return { seq: pub.version.seq, hash: pub.version.hash };
+      return { seq: pub.version.seq, hash: pub.version.hash, values: pub.version.values };
     },
     known: (a) => nodes[j].known.get(a),
     async fetch(a, hash) {

@@ -4,6 +4,7 @@
 // bytes, time) is emitted once every agent has finished that round.
 import { runAgentLoop, type RoundRecord } from '../node/agent/loop.js';
 import { createAgent, type Agent } from '../node/agent/agent.js';
+import { createAlignmentCache } from '../node/agent/alignment-cache.js';
 import { frameOfSeed } from '../node/agent/frame.js';
 import type { StrategyConfig } from '../node/agent/strategy.js';
 import type { Transport } from '../node/agent/transport.js';
@@ -174,6 +175,8 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     taskSamples: s.strategy.task_samples,
     restoreNorms: s.strategy.restore_norms,
   };
+  // One process, one cache: both sides of a frame border solve the same weight matching.
+  const alignments = createAlignmentCache();
   const agents: Agent[] = shards.map((shard, i) =>
     createAgent({
       index: i,
@@ -189,6 +192,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
       seed: s.seed,
       initial: s.init === 'shared' ? model.init(s.seed) : model.init(s.seed + i),
       frame: frameOfSeed(s.init === 'shared' ? s.seed : s.seed + i),
+      alignments,
     }),
   );
 
@@ -241,6 +245,8 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     readonly weights: Map<number, Float32Array>;
   }
   const slots = new Map<number, Slot>();
+  // The copies are reused once their round is summarised (n half-megabyte arrays a round otherwise).
+  const spareWeights: Float32Array[] = [];
   const trained = new Map<string, { accuracy: number; loss: number }>();
   const summaries: RoundEvent[] = [];
   let summarising: Promise<void> = Promise.resolve();
@@ -329,11 +335,16 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     let slot = slots.get(round);
     if (!slot) slots.set(round, (slot = { events: new Map(), weights: new Map() }));
     slot.events.set(agent.index, ev);
-    slot.weights.set(agent.index, agent.weights.slice(0, model.layout.paramSize));
+    const copy = spareWeights.pop() ?? new Float32Array(model.layout.paramSize);
+    copy.set(agent.weights.subarray(0, model.layout.paramSize));
+    slot.weights.set(agent.index, copy);
     if (slot.events.size === n) {
       slots.delete(round);
       const done = slot;
-      summarising = summarising.then(() => summarise(round, done));
+      summarising = summarising.then(async () => {
+        await summarise(round, done);
+        spareWeights.push(...done.weights.values());
+      });
       await summarising;
     }
   };

@@ -6,6 +6,7 @@ import type { OptimizerConfig } from '../train/optimizer.js';
 import { createTrainer, type Trainer } from '../train/trainer.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
+import type { AlignmentCache } from './alignment-cache.js';
 import { mergeStep, type MergeInput, type MergeReport, type StrategyConfig } from './strategy.js';
 
 export interface AgentOptions {
@@ -27,6 +28,8 @@ export interface AgentOptions {
   /** The frame the initial weights are in (named by their init seed, frame.ts). */
   readonly frame: number;
   readonly stepsPerCall?: number;
+  /** Weight matchings of published versions; agents of one process may share it. */
+  readonly alignments?: AlignmentCache;
   /** Called between training calls; throwing from it abandons the epoch (a peer stopping). */
   readonly onTrainProgress?: () => void;
 }
@@ -46,8 +49,11 @@ export interface Agent {
   readonly frame: number;
   /** Trains `epochs` passes over the shard (default: epochs per round; fractions use a seeded part). */
   train(epochs?: number): Promise<TrainReport>;
-  /** Merges with neighbours' versions (own weight `self`); the result replaces the weights. */
-  merge(self: number, others: ReadonlyArray<MergeInput>): Promise<MergeReport>;
+  /**
+   * Merges with neighbours' versions (own weight `self`); the result replaces the weights.
+   * `published` is the version of the current weights this agent announced, if it did.
+   */
+  merge(self: number, others: ReadonlyArray<MergeInput>, published?: MergeInput['version']): Promise<MergeReport>;
   dispose(): Promise<void>;
 }
 
@@ -92,15 +98,20 @@ export function createAgent(o: AgentOptions): Agent {
       }
       return { samples, steps, loss: steps ? lossSum / steps : NaN, ms, computeMs };
     },
-    async merge(selfWeight, others) {
+    async merge(selfWeight, others, published) {
       const r = await mergeStep(
-        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed, taskVerdicts },
+        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed, taskVerdicts, alignments: o.alignments },
         o.strategy,
-        { agent: o.index, weight: selfWeight, values: trainer.state.weights, frame },
+        { agent: o.index, weight: selfWeight, values: trainer.state.weights, frame, version: published },
         others,
       );
-      // The trainer owns its weights array (it is moved to the ORT worker while training).
-      trainer.state.weights = r.weights === trainer.state.weights ? r.weights : r.weights.slice();
+      // The trainer owns its weights array (it is moved to the ORT worker while training): the
+      // merge is copied into it rather than into a new array each round.
+      const held = trainer.state.weights;
+      if (r.weights !== held) {
+        if (held.length === r.weights.length) held.set(r.weights);
+        else trainer.state.weights = r.weights.slice();
+      }
       frame = r.frame;
       return r;
     },

@@ -46,7 +46,7 @@ export function libp2pTransport(o: Libp2pTransportOptions): Transport {
     neighbours: o.neighbours,
     async announce(values, meta) {
       const p = await o.peer.publish(values, { round: meta.round, frame: meta.frame });
-      return { seq: p.version.seq, hash: p.version.hash };
+      return { seq: p.version.seq, hash: p.version.hash, values: p.version.values };
     },
     known(agent): KnownVersion | undefined {
       const h = o.peer.heard(o.ids[agent]);

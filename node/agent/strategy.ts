@@ -8,6 +8,7 @@
 //   frame       frame-aware: align only across frames, into the run's lowest frame, and average
 //               within a shared frame (see docs/agents.md).
 import type { Dataset } from '../data/dataset.js';
+import type { AlignmentCache, PairAlignment } from './alignment-cache.js';
 import { alignPair, planFromPerms } from '../merge/many.js';
 import { mergeModels, repairMerge, type RepairMode } from '../merge/merge.js';
 import { restoreNorms } from '../merge/repair.js';
@@ -87,6 +88,12 @@ export interface MergeInput {
   readonly weight: number;
   readonly values: Float32Array;
   readonly frame: number;
+  /**
+   * The version of these weights every peer holds (a neighbour's `values` are that already;
+   * an agent's own are its exact weights, its published copy is lossy). Alignment across
+   * frames reads published versions, so both sides of a border find the same permutation.
+   */
+  readonly version?: { readonly hash: string; readonly values: Float32Array };
 }
 
 export interface MergeContext {
@@ -106,6 +113,8 @@ export interface MergeContext {
    * does not change, and re-judging it every round cost predictions with every merge.
    */
   readonly taskVerdicts?: Map<number, boolean>;
+  /** frame: weight matchings of published versions, by their hashes (shared by a simulated cluster). */
+  readonly alignments?: AlignmentCache;
 }
 
 export interface MergeReport {
@@ -180,6 +189,22 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
 }
 
 /**
+ * Aligns `b` to reference `a` across frames. Weight matching reads both published versions,
+ * so it is a function of the two hashes: every agent that meets the pair (both sides of the
+ * border, on a complete graph all who hold both) gets the same permutation, and a shared
+ * cache solves it once. Activation matching depends on each agent's own data and is not shared.
+ */
+function alignAcross(ctx: MergeContext, s: StrategyConfig, a: MergeInput, b: MergeInput): Promise<PairAlignment> {
+  const opts = { by: s.frameAlign, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed };
+  if (s.frameAlign !== 'weight') return alignPair(ctx.rt, ctx.model, a.values, b.values, opts);
+  const va = a.version ?? { hash: undefined, values: a.values };
+  const vb = b.version ?? { hash: undefined, values: b.values };
+  const solve = () => alignPair(ctx.rt, ctx.model, va.values, vb.values, opts);
+  if (!ctx.alignments || va.hash === undefined || vb.hash === undefined) return solve();
+  return ctx.alignments.get(va.hash, vb.hash, `weight:${s.margin}:${ctx.sharedSeed}`, solve);
+}
+
+/**
  * Frame-aware merging. Frames are named by agents; the run converges on the lowest name it
  * sees: the reference is the participant already in the lowest frame F (the agent itself if
  * it is). Participants in F are averaged as they are (their units already correspond). A
@@ -204,7 +229,7 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
   const { model } = ctx;
   const identity = () => new Map<string, Int32Array>(model.spec.groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
   const perms = order.map(identity);
-  const alignments: Array<ReadonlyMap<string, { gain: number; gated: boolean }> | undefined> = [];
+  const alignments: Array<PairAlignment | undefined> = [];
   let blended = false;
   const labels = Array.from(ctx.own.indices, (i) => ctx.own.ds.labels[i]);
   // Accuracy of each participant on this agent's labelled samples, computed once per merge
@@ -234,9 +259,10 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
         continue;
       }
     }
-    const rep = await alignPair(ctx.rt, model, order[0].values, order[m].values, { by: s.frameAlign, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed });
+    const rep = await alignAcross(ctx, s, order[0], order[m]);
     alignments.push(rep);
-    for (const [g, al] of rep) perms[m].set(g, al.perm);
+    // Copied: a cached alignment is shared with other agents' merges.
+    for (const [g, al] of rep) perms[m].set(g, al.perm.slice());
   }
   const t1 = performance.now();
   const plan = planFromPerms(model, perms, mix);

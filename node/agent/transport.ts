@@ -48,7 +48,8 @@ export interface Transport {
   /** Whether this agent is up in `round` (churn). */
   online(round: number): boolean;
   neighbours(round: number): Neighbourhood;
-  announce(values: Float32Array, meta: VersionMeta): Promise<{ readonly seq: number; readonly hash: string }>;
+  /** Publishes `values`; the result holds the version as peers will rebuild it (lossy codecs differ from `values`). */
+  announce(values: Float32Array, meta: VersionMeta): Promise<{ readonly seq: number; readonly hash: string; readonly values: Float32Array }>;
   /** The newest version of `agent` this peer has heard of. */
   known(agent: number): KnownVersion | undefined;
   /** The values of `agent`'s version `hash` (held, or pulled now); undefined if unreachable. */

@@ -5,7 +5,7 @@
 // The products are GEMMs on ORT; the assignments run in JS.
 import type { Model } from '../model/model.js';
 import type { PermGroup, PermMember } from '../model/permspec.js';
-import { gatherAxis } from '../model/permute.js';
+import { gatherAxis, gatherAxisInto } from '../model/permute.js';
 import { linearAssignment } from '../tensor/linalg/lap.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
@@ -128,6 +128,13 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     }),
   );
 
+  const scratches = new Map<number, [Float32Array, Float32Array]>();
+  /** A scratch array of `size` values that is not `busy`. */
+  const scratch = (size: number, busy: Float32Array): Float32Array => {
+    let pair = scratches.get(size);
+    if (!pair) scratches.set(size, (pair = [new Float32Array(size), new Float32Array(size)]));
+    return pair[0] === busy ? pair[1] : pair[0];
+  };
   /** [units × Σrest] of `members` in w; with `permute`, every other group's current permutation applied. */
   const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean): Float32Array => {
     const width = widthOf(g, members);
@@ -137,10 +144,13 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
       const e = model.layout.entry(m.tensor);
       let t = w.subarray(e.offset, e.offset + e.size);
       if (permute) {
-        t = t.slice();
+        // Gathered from the weights into two scratch arrays in turn (every sweep rebuilds
+        // these; copies per member and axis were most of a weight matching's allocations).
         for (const [axis, r] of roles.get(m.tensor) ?? []) {
           if (axis === m.axis) continue;
-          gatherAxis(t, e.shape, axis, perms.get(r.group)!, r.repeat);
+          const into = scratch(e.size, t);
+          gatherAxisInto(t, into, e.shape, axis, perms.get(r.group)!, r.repeat);
+          t = into;
         }
       }
       unitsFirst(t, e.shape, m.axis, g.size, mat, col, width);

@@ -8,12 +8,17 @@ export type Permutations = ReadonlyMap<string, Int32Array>;
 
 /** Gathers blocks along one axis of a row-major tensor, in place. */
 export function gatherAxis(data: Float32Array, shape: ReadonlyArray<number>, axis: number, perm: Int32Array, repeat = 1): void {
+  gatherAxisInto(data.slice(), data, shape, axis, perm, repeat);
+}
+
+/** Gathers blocks along one axis of row-major `src` into `data` (another array of its size). */
+export function gatherAxisInto(src: Float32Array, data: Float32Array, shape: ReadonlyArray<number>, axis: number, perm: Int32Array, repeat = 1): void {
+  if (src.length !== data.length) throw new Error(`gatherAxis: ${src.length} values into ${data.length}`);
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const len = shape[axis];
   if (perm.length * repeat !== len) throw new Error(`gatherAxis: permutation of ${perm.length}×${repeat} for an axis of ${len}`);
   const block = repeat * inner;
-  const src = data.slice();
   for (let o = 0; o < outer; o++) {
     const base = o * len * inner;
     if (block < 16) {

@@ -207,7 +207,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
       .map((p) => peer.replicas.latest(p)!)
       .filter((r) => r && now - r.updated <= m.max_age_s * 1000)
       .sort((a, b) => (a.peer < b.peer ? -1 : 1))
-      .map((r, k) => ({ peer: r.peer, agent: k, weight: 0, values: r.values, frame: typeof r.metrics?.frame === 'number' ? r.metrics.frame : Number.MAX_SAFE_INTEGER }));
+      .map((r, k) => ({ peer: r.peer, agent: k, weight: 0, values: r.values, frame: typeof r.metrics?.frame === 'number' ? r.metrics.frame : Number.MAX_SAFE_INTEGER, version: { hash: r.hash, values: r.values } }));
   };
 
   const loop = async () => {
@@ -232,6 +232,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
         await agent.merge(
           w,
           others.map((o) => ({ ...o, weight: w })),
+          { hash: pub.version.hash, values: pub.version.values },
         );
         abortable();
         merged = await evaluate(runtime, model, agent.weights, test);

@@ -95,7 +95,11 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
     model,
     state,
     resetOptimizer() {
-      state.opt = fresh();
+      // Zeroed in place: a simulated cluster resets every agent every round, and fresh arrays
+      // were a megabyte per agent for the collector. (An array still out with a worker after a
+      // failed call has length 0 and is replaced.)
+      if (state.opt.every((o) => o.length === model.layout.paramSize)) for (const o of state.opt) o.fill(0);
+      else state.opt = fresh();
       state.step = 0;
     },
     async trainEpoch(ds, indices, rng, onProgress) {

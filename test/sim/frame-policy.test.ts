@@ -1,6 +1,8 @@
-// The frame-aware policy's bookkeeping on real models: frame names, and the task check's
-// verdicts (reached once per neighbour, then reused).
+// The frame-aware policy's bookkeeping on real models: frame names, the task check's
+// verdicts (reached once per neighbour, then reused), and the alignments shared by the two
+// sides of a frame border.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlignmentCache } from '../../node/agent/alignment-cache.js';
 import { frameOfSeed } from '../../node/agent/frame.js';
 import { DEFAULT_STRATEGY, mergeStep, type MergeContext, type StrategyConfig } from '../../node/agent/strategy.js';
 import { loadDataset } from '../../node/data/load.js';
@@ -67,5 +69,38 @@ describe('task verdicts', () => {
     expect(r.aligned).toBe(0);
     expect(r.frame).toBe(10);
     expect([...verdicts]).toEqual([[7, false]]);
+  });
+  it('both sides of a border align the same published pair: one solve, the same merge as without the cache', async () => {
+    // Published versions differ from the exact weights (a lossy codec); alignment reads them.
+    const pubA = A.weights.map((x, i) => x + 1e-4 * Math.cos(i));
+    const B = permuted();
+    const pubB = B.map((x, i) => x - 1e-4 * Math.sin(i));
+    const sideA = (cacheOf: MergeContext['alignments']) =>
+      mergeStep({ ...context(new Map([[7, true]])), alignments: cacheOf }, strategy, { agent: 0, weight: 0.5, values: A.weights, frame: 10, version: { hash: 'a', values: pubA } }, [
+        { agent: 7, weight: 0.5, values: pubB, frame: 20, version: { hash: 'b', values: pubB } },
+      ]);
+    const sideB = (cacheOf: MergeContext['alignments']) =>
+      mergeStep({ ...context(new Map([[0, true]])), alignments: cacheOf }, strategy, { agent: 7, weight: 0.5, values: B, frame: 20, version: { hash: 'b', values: pubB } }, [
+        { agent: 0, weight: 0.5, values: pubA, frame: 10, version: { hash: 'a', values: pubA } },
+      ]);
+    const cache = createAlignmentCache();
+    const [a, b] = [await sideA(cache), await sideB(cache)];
+    expect(cache.stats()).toEqual({ computed: 1, reused: 1 });
+    expect(a.aligned).toBe(1);
+    expect(b.aligned).toBe(1);
+    const [a0, b0] = [await sideA(undefined), await sideB(undefined)];
+    expect(Buffer.from(a.weights.buffer).equals(Buffer.from(a0.weights.buffer))).toBe(true);
+    expect(Buffer.from(b.weights.buffer).equals(Buffer.from(b0.weights.buffer))).toBe(true);
+    // Both end in frame 10 with B's units in A's order: their merges are close, not re-permuted.
+    const gap = a.weights.reduce((m, x, i) => Math.max(m, Math.abs(x - b.weights[i])), 0);
+    expect(gap).toBeLessThan(1e-2);
+  });
+
+  it('a failed solve is not kept', async () => {
+    const cache = createAlignmentCache({ capacity: 2 });
+    await expect(cache.get('a', 'b', 'o', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const ok = await cache.get('a', 'b', 'o', async () => new Map());
+    expect(ok.size).toBe(0);
+    expect(cache.stats()).toEqual({ computed: 2, reused: 0 });
   });
 });
