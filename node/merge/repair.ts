@@ -177,10 +177,21 @@ function unitNorms(w: Float32Array, writers: ReadonlyArray<{ offset: number; siz
   for (const e of writers) {
     const rest = e.size / e.shape[0];
     for (let u = 0; u < units; u++) {
-      let acc = 0;
-      const end = e.offset + (u + 1) * rest;
-      for (let k = e.offset + u * rest; k < end; k++) acc += w[k] * w[k];
-      sq[u] += acc;
+      // Four partial sums: one running sum is bound by the latency of each add.
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let k = e.offset + u * rest;
+      const end = k + rest;
+      for (; k + 3 < end; k += 4) {
+        a0 += w[k] * w[k];
+        a1 += w[k + 1] * w[k + 1];
+        a2 += w[k + 2] * w[k + 2];
+        a3 += w[k + 3] * w[k + 3];
+      }
+      for (; k < end; k++) a0 += w[k] * w[k];
+      sq[u] += a0 + a1 + (a2 + a3);
     }
   }
   return sq.map(Math.sqrt);

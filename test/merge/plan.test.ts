@@ -44,6 +44,26 @@ describe('the merge operation', () => {
     expect(maxAbsDiff(out, want)).toBeLessThan(1e-6);
   });
 
+  it('an identity plan (fused average) gives the same bits as the scatter of a permuted one', () => {
+    const m = A.model;
+    // Three models, as on a ring; C is B nudged so that no two sources agree.
+    const C = B.weights.map((x, i) => x + 1e-3 * Math.sin(i));
+    const mix = [0.5, 0.3, 0.2];
+    const identity = (d: number) => Int32Array.from({ length: d }, (_, i) => i);
+    const fused = applyMerge(m, m, [A.weights, B.weights, C], new Map(m.spec.groups.map((g) => [g.name, permutationMerge([identity(g.size), identity(g.size), identity(g.size)], mix)])), mix);
+    // The same merge with C stored in another frame takes the general path.
+    const perms = randomPerms(m.spec, 5);
+    const pc = permuteWeights(m.layout, m.spec, C, perms);
+    const inv = (p: Int32Array) => {
+      const q = new Int32Array(p.length);
+      p.forEach((v, i) => (q[v] = i));
+      return q;
+    };
+    const scattered = applyMerge(m, m, [A.weights, B.weights, pc], new Map([...perms].map(([g, p]) => [g, permutationMerge([identity(p.length), identity(p.length), inv(p)], mix)])), mix);
+    expect(fused.some((x) => x !== 0)).toBe(true);
+    expect(Buffer.from(fused.buffer).equals(Buffer.from(scattered.buffer))).toBe(true);
+  });
+
   it('undoes a permutation: merging B with a permuted copy of itself under the inverse gives B', () => {
     const m = A.model;
     const perms = randomPerms(m.spec, 3);
