@@ -104,10 +104,10 @@ export async function runAgentLoop(agent: Agent, net: Transport, o: LoopOptions,
         selfWeight += p.weight;
         continue;
       }
-      inputs.push({ agent: p.agent, weight: p.weight, values: v.values, frame: v.meta.frame, version: { hash: v.hash, values: v.values } });
+      inputs.push({ agent: p.agent, weight: p.weight, values: v.values, frame: v.meta.frame, version: v });
       used.push({ agent: p.agent, weight: p.weight, lag: round - v.meta.round, age_s: net.now() - v.at });
     }
-    const { weights: _merged, ...merge } = await agent.merge(selfWeight, inputs, { hash: published.hash, values: published.values });
+    const { weights: _merged, ...merge } = await agent.merge(selfWeight, inputs, published);
     await hooks.afterMerge?.(agent, { agent: agent.index, round, online: true, t: net.now(), train, merge, neighbours: used, missing, frame: agent.frame, ...trafficDelta() });
   }
 }

@@ -197,11 +197,9 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
 function alignAcross(ctx: MergeContext, s: StrategyConfig, a: MergeInput, b: MergeInput): Promise<PairAlignment> {
   const opts = { by: s.frameAlign, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed };
   if (s.frameAlign !== 'weight') return alignPair(ctx.rt, ctx.model, a.values, b.values, opts);
-  const va = a.version ?? { hash: undefined, values: a.values };
-  const vb = b.version ?? { hash: undefined, values: b.values };
-  const solve = () => alignPair(ctx.rt, ctx.model, va.values, vb.values, opts);
-  if (!ctx.alignments || va.hash === undefined || vb.hash === undefined) return solve();
-  return ctx.alignments.get(va.hash, vb.hash, `weight:${s.margin}:${ctx.sharedSeed}`, solve);
+  const solve = () => alignPair(ctx.rt, ctx.model, (a.version ?? a).values, (b.version ?? b).values, opts);
+  if (!ctx.alignments || !a.version || !b.version) return solve();
+  return ctx.alignments.get(a.version.hash, b.version.hash, `weight:${s.margin}:${ctx.sharedSeed}`, solve);
 }
 
 /**

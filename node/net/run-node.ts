@@ -232,7 +232,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
         await agent.merge(
           w,
           others.map((o) => ({ ...o, weight: w })),
-          { hash: pub.version.hash, values: pub.version.values },
+          pub.version,
         );
         abortable();
         merged = await evaluate(runtime, model, agent.weights, test);

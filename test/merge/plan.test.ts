@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../node/data/load.js';
 import { createModel } from '../../node/model/model.js';
-import { permuteWeights } from '../../node/model/permute.js';
+import { identityPermutation, invertPermutation, permuteWeights } from '../../node/model/permute.js';
 import { matchActivations } from '../../node/merge/align.js';
 import { mergeModels } from '../../node/merge/merge.js';
 import { applyMerge, clusterMerge, identityMerge, permutationMerge } from '../../node/merge/plan.js';
@@ -49,17 +49,12 @@ describe('the merge operation', () => {
     // Three models, as on a ring; C is B nudged so that no two sources agree.
     const C = B.weights.map((x, i) => x + 1e-3 * Math.sin(i));
     const mix = [0.5, 0.3, 0.2];
-    const identity = (d: number) => Int32Array.from({ length: d }, (_, i) => i);
-    const fused = applyMerge(m, m, [A.weights, B.weights, C], new Map(m.spec.groups.map((g) => [g.name, permutationMerge([identity(g.size), identity(g.size), identity(g.size)], mix)])), mix);
+    const id = identityPermutation;
+    const fused = applyMerge(m, m, [A.weights, B.weights, C], new Map(m.spec.groups.map((g) => [g.name, permutationMerge([id(g.size), id(g.size), id(g.size)], mix)])), mix);
     // The same merge with C stored in another frame takes the general path.
     const perms = randomPerms(m.spec, 5);
     const pc = permuteWeights(m.layout, m.spec, C, perms);
-    const inv = (p: Int32Array) => {
-      const q = new Int32Array(p.length);
-      p.forEach((v, i) => (q[v] = i));
-      return q;
-    };
-    const scattered = applyMerge(m, m, [A.weights, B.weights, pc], new Map([...perms].map(([g, p]) => [g, permutationMerge([identity(p.length), identity(p.length), inv(p)], mix)])), mix);
+    const scattered = applyMerge(m, m, [A.weights, B.weights, pc], new Map([...perms].map(([g, p]) => [g, permutationMerge([id(p.length), id(p.length), invertPermutation(p)], mix)])), mix);
     expect(fused.some((x) => x !== 0)).toBe(true);
     expect(Buffer.from(fused.buffer).equals(Buffer.from(scattered.buffer))).toBe(true);
   });
