@@ -9,6 +9,7 @@
 // are all of this form, so the operation is a weighted scatter in O(|θ|): no dense matrices.
 import type { ModelDef } from '../model/def.js';
 import type { Model } from '../model/model.js';
+import { gatherAxisInto } from '../model/permute.js';
 
 export interface GroupMerge {
   /** Units in the merged feature space. */
@@ -94,11 +95,14 @@ export function axisRoles(model: Model): Map<string, Map<number, AxisRole>> {
   return roles;
 }
 
-/**
- * Merges models that share `source`'s layout into `target`'s layout (whose group sizes are
- * the plan's merged sizes). Groups missing from the plan are averaged with `mix`.
- */
-export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Float32Array {
+interface Resolved {
+  readonly w: number[];
+  readonly groups: ReadonlyMap<string, GroupMerge>;
+  readonly roles: Map<string, Map<number, AxisRole>>;
+}
+
+/** Checks a merge's inputs; every group gets a plan (the identity for those left out). */
+function resolve(source: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Resolved {
   const w = checkMixing(mix, weights.length);
   for (const x of weights) if (x.length !== source.layout.totalSize) throw new Error(`merge: weights of ${x.length} values for a model of ${source.layout.totalSize}`);
   const groups = new Map<string, GroupMerge>();
@@ -111,32 +115,59 @@ export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<
     groups.set(g.name, gm);
   }
   for (const name of plan.keys()) if (!groups.has(name)) throw new Error(`merge: plan names unknown group '${name}'`);
+  return { w, groups, roles: axisRoles(source) };
+}
 
-  const roles = axisRoles(source);
+/** The merged shape of a tensor (the plan's group sizes on its grouped axes), checked against the target's. */
+function mergedShape(e: { name: string; shape: ReadonlyArray<number> }, target: Model, groups: ReadonlyMap<string, GroupMerge>, axes: ReadonlyMap<number, AxisRole> | undefined) {
+  const te = target.layout.entry(e.name);
+  const tshape = e.shape.map((d, a) => {
+    const r = axes?.get(a);
+    return r ? groups.get(r.group)!.size * r.repeat : d;
+  });
+  if (tshape.some((d, a) => d !== te.shape[a])) throw new Error(`merge: ${e.name} merges to [${tshape}] but the target model has [${te.shape}]`);
+  return { te, tshape };
+}
+
+/**
+ * Merges models that share `source`'s layout into `target`'s layout (whose group sizes are
+ * the plan's merged sizes). Groups missing from the plan are averaged with `mix`.
+ */
+export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Float32Array {
+  const { w, groups, roles } = resolve(source, weights, plan, mix);
+  const reads = permutationReads(source, groups);
+  if (!reads) return scatterAll(source, target, weights, { w, groups, roles });
+  // Every model's units are a permutation of the merged ones, with one weight per model: within
+  // a shared frame (identity plans) and across frames alike, the simulator does one such merge
+  // per agent per round. Each model's tensor is gathered into the merged order and the sum is
+  // fused: a third of the scatter's time, and the same bits (same terms, same order, same
+  // float32 rounding after each).
   const out = new Float32Array(target.layout.totalSize);
-  if (isIdentityPlan(source, groups)) {
-    // Within a shared frame every merge is a plain weighted average (the simulator does one per
-    // agent per round): one fused pass per tensor, a third of the time of the scatter below.
-    for (const e of source.layout.entries) {
-      const te = target.layout.entry(e.name);
-      const r0 = roles.get(e.name)?.get(0);
-      // The scatter's coefficients exactly (float32, per model), so the results are bit for bit the same.
-      const coef = weights.map((_, m) => (r0 ? groups.get(r0.group)!.weight[m][0] : Math.fround(w[m])));
-      weightedSum(weights.map((x) => x.subarray(e.offset, e.offset + e.size)), coef, out.subarray(te.offset, te.offset + te.size));
-    }
-    return out;
-  }
   for (const e of source.layout.entries) {
-    const te = target.layout.entry(e.name);
+    const axes = roles.get(e.name);
+    const { te } = mergedShape(e, target, groups, axes);
+    const r0 = axes?.get(0);
+    const coef = weights.map((_, m) => (r0 ? groups.get(r0.group)!.weight[m][0] : Math.fround(w[m])));
+    const src = weights.map((x, m) => inMergedOrder(x.subarray(e.offset, e.offset + e.size), e.shape, axes, reads[m], m));
+    weightedSum(src, coef, out.subarray(te.offset, te.offset + te.size));
+  }
+  return out;
+}
+
+/**
+ * The general merge (any one-hot unmerge, per-unit weights, dropped units, another width) as
+ * a weighted scatter, whatever the plan. applyMerge takes it only where its fast path does
+ * not apply; exported so tests can check that path against it bit for bit.
+ */
+export function scatterMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Float32Array {
+  return scatterAll(source, target, weights, resolve(source, weights, plan, mix));
+}
+
+function scatterAll(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, { w, groups, roles }: Resolved): Float32Array {
+  const out = new Float32Array(target.layout.totalSize);
+  for (const e of source.layout.entries) {
     const axes = roles.get(e.name) ?? new Map<number, AxisRole>();
-    // Target shape follows the plan's merged sizes.
-    const tshape = e.shape.map((d, a) => {
-      const r = axes.get(a);
-      return r ? groups.get(r.group)!.size * r.repeat : d;
-    });
-    if (tshape.some((d, a) => d !== te.shape[a])) {
-      throw new Error(`merge: ${e.name} merges to [${tshape}] but the target model has [${te.shape}]`);
-    }
+    const { te, tshape } = mergedShape(e, target, groups, axes);
     const tstrides = strides(tshape);
     for (let m = 0; m < weights.length; m++) {
       // Per axis: source position → target offset contribution (−1 if the unit is dropped).
@@ -157,24 +188,69 @@ export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<
       const r0 = axes.get(0);
       const coef = new Float32Array(e.shape[0]);
       for (let p = 0; p < e.shape[0]; p++) coef[p] = r0 ? groups.get(r0.group)!.weight[m][Math.floor(p / r0.repeat)] : w[m];
-      scatter(weights[m].subarray(e.offset, e.offset + e.size), e.shape, contrib, coef, out.subarray(te.offset, te.offset + te.size));
+      scatterTensor(weights[m].subarray(e.offset, e.offset + e.size), e.shape, contrib, coef, out.subarray(te.offset, te.offset + te.size));
     }
   }
   return out;
 }
 
-/** Every unit of every model stays in place, each model with one weight per group. */
-function isIdentityPlan(source: Model, groups: ReadonlyMap<string, GroupMerge>): boolean {
+/**
+ * Per model, per group: the model's unit each merged unit reads (null where that is the
+ * identity), when every group maps each model's units one to one onto the merged units with
+ * one weight per model; undefined for any other plan.
+ */
+function permutationReads(source: Model, groups: ReadonlyMap<string, GroupMerge>): Array<Map<string, Int32Array | null>> | undefined {
+  const models = groups.size ? [...groups.values()][0].unmerge.length : 0;
+  const reads = Array.from({ length: models }, () => new Map<string, Int32Array | null>());
   for (const g of source.spec.groups) {
     const gm = groups.get(g.name)!;
-    if (gm.size !== g.size) return false;
-    for (let m = 0; m < gm.unmerge.length; m++) {
+    if (gm.size !== g.size) return undefined;
+    for (let m = 0; m < models; m++) {
       const u = gm.unmerge[m];
       const wt = gm.weight[m];
-      for (let i = 0; i < u.length; i++) if (u[i] !== i || wt[i] !== wt[0]) return false;
+      let identity = true;
+      for (let i = 0; i < u.length; i++) {
+        if (wt[i] !== wt[0]) return undefined;
+        if (u[i] !== i) identity = false;
+      }
+      if (identity) {
+        reads[m].set(g.name, null);
+        continue;
+      }
+      const inv = new Int32Array(g.size).fill(-1);
+      for (let i = 0; i < u.length; i++) {
+        const k = u[i];
+        if (k < 0 || k >= g.size || inv[k] >= 0) return undefined;
+        inv[k] = i;
+      }
+      reads[m].set(g.name, inv);
     }
   }
-  return true;
+  return reads;
+}
+
+// Per model, two scratch arrays per tensor size: a gathered tensor lives until the next tensor's sum.
+const scratchPool = new Map<number, Float32Array[]>();
+function scratchFor(size: number, slot: number): Float32Array {
+  let pool = scratchPool.get(size);
+  if (!pool) scratchPool.set(size, (pool = []));
+  while (pool.length <= slot) pool.push(new Float32Array(size));
+  return pool[slot];
+}
+
+/** Model m's tensor with every grouped axis gathered into the merged order (the tensor itself if none moves). */
+function inMergedOrder(t: Float32Array, shape: ReadonlyArray<number>, axes: ReadonlyMap<number, AxisRole> | undefined, reads: ReadonlyMap<string, Int32Array | null>, m: number): Float32Array {
+  let cur = t;
+  let flip = 0;
+  for (const [axis, r] of axes ?? []) {
+    const perm = reads.get(r.group);
+    if (!perm) continue;
+    const into = scratchFor(t.length, 2 * m + flip);
+    flip ^= 1;
+    gatherAxisInto(cur, into, shape, axis, perm, r.repeat);
+    cur = into;
+  }
+  return cur;
 }
 
 /**
@@ -209,7 +285,7 @@ function strides(shape: ReadonlyArray<number>): number[] {
 }
 
 /** out[Σ contrib[a][i_a]] += coef[i_0] · src[i] over all source indices i with no dropped axis. */
-function scatter(src: Float32Array, shape: ReadonlyArray<number>, contrib: Int32Array[], coef: Float32Array, out: Float32Array): void {
+function scatterTensor(src: Float32Array, shape: ReadonlyArray<number>, contrib: Int32Array[], coef: Float32Array, out: Float32Array): void {
   const rank = shape.length;
   const inner = shape[rank - 1];
   const last = contrib[rank - 1];

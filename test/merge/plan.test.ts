@@ -5,7 +5,7 @@ import { createModel } from '../../node/model/model.js';
 import { identityPermutation, invertPermutation, permuteWeights } from '../../node/model/permute.js';
 import { matchActivations } from '../../node/merge/align.js';
 import { mergeModels } from '../../node/merge/merge.js';
-import { applyMerge, clusterMerge, identityMerge, permutationMerge } from '../../node/merge/plan.js';
+import { applyMerge, clusterMerge, identityMerge, permutationMerge, scatterMerge } from '../../node/merge/plan.js';
 import { partialClusters } from '../../node/merge/pleas.js';
 import { hasBatchNorm, repairActivations, resetBatchNorm } from '../../node/merge/repair.js';
 import { pairStats } from '../../node/merge/stats.js';
@@ -44,19 +44,25 @@ describe('the merge operation', () => {
     expect(maxAbsDiff(out, want)).toBeLessThan(1e-6);
   });
 
-  it('an identity plan (fused average) gives the same bits as the scatter of a permuted one', () => {
+  it('the fast path (identity and permutation plans) gives the same bits as the general scatter', () => {
     const m = A.model;
     // Three models, as on a ring; C is B nudged so that no two sources agree.
     const C = B.weights.map((x, i) => x + 1e-3 * Math.sin(i));
     const mix = [0.5, 0.3, 0.2];
     const id = identityPermutation;
-    const fused = applyMerge(m, m, [A.weights, B.weights, C], new Map(m.spec.groups.map((g) => [g.name, permutationMerge([id(g.size), id(g.size), id(g.size)], mix)])), mix);
-    // The same merge with C stored in another frame takes the general path.
-    const perms = randomPerms(m.spec, 5);
-    const pc = permuteWeights(m.layout, m.spec, C, perms);
-    const scattered = applyMerge(m, m, [A.weights, B.weights, pc], new Map([...perms].map(([g, p]) => [g, permutationMerge([id(p.length), id(p.length), invertPermutation(p)], mix)])), mix);
+    const identity = new Map(m.spec.groups.map((g) => [g.name, permutationMerge([id(g.size), id(g.size), id(g.size)], mix)]));
+    const fused = applyMerge(m, m, [A.weights, B.weights, C], identity, mix);
     expect(fused.some((x) => x !== 0)).toBe(true);
-    expect(Buffer.from(fused.buffer).equals(Buffer.from(scattered.buffer))).toBe(true);
+    const same = (x: Float32Array, y: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    expect(same(fused, scatterMerge(m, m, [A.weights, B.weights, C], identity, mix))).toBe(true);
+    // The same merge with B and C stored in other frames: gathered, then the same fused sum.
+    const pb = randomPerms(m.spec, 4);
+    const pc = randomPerms(m.spec, 5);
+    const ws = [A.weights, permuteWeights(m.layout, m.spec, B.weights, pb), permuteWeights(m.layout, m.spec, C, pc)];
+    const plan = new Map(m.spec.groups.map((g) => [g.name, permutationMerge([id(g.size), invertPermutation(pb.get(g.name)!), invertPermutation(pc.get(g.name)!)], mix)]));
+    const gathered = applyMerge(m, m, ws, plan, mix);
+    expect(same(gathered, scatterMerge(m, m, ws, plan, mix))).toBe(true);
+    expect(same(gathered, fused)).toBe(true);
   });
 
   it('undoes a permutation: merging B with a permuted copy of itself under the inverse gives B', () => {
