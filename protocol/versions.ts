@@ -2,7 +2,7 @@
 // with a parent; a sender's versions are its *public copy*, which every receiver rebuilds
 // bit for bit from deltas (with a lossy codec the sender's private model differs from it by
 // at most the codec's bound, and the next delta carries the difference: error feedback).
-import { CODECS, CodecError, type CodecName, type EncodeOptions } from './codecs/index.js';
+import { CODECS, CodecError, type CodecName, type DeltaCodec, type EncodeOptions } from './codecs/index.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, type Limits } from './constants.js';
 import { modelHash, stateHash } from './hash.js';
 import type { Announce, Checked, DeltaStep, RejectReason } from './messages.js';
@@ -64,23 +64,33 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     head: () => history[history.length - 1],
     get: (hash) => byHash.get(hash),
     publish(values, metrics) {
-      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new Error(`publish: parameter ${i} is ${values[i]}`);
       const prev = history[history.length - 1];
       let stored: Stored;
+      let error = 0;
       if (!prev || prev.values.length !== values.length) {
+        assertParameters(values);
         const v = values.slice();
         stored = { seq: seq++, hash: stateHash(opts.model, v), parent: null, values: v };
       } else {
         // Encode against the public copy receivers hold, so lossy residuals are not lost.
-        const payload = codec.encode(prev.values, values, opts.codecOptions);
-        const next = codec.apply(prev.values, payload);
+        if (!codec.encodeApply) assertParameters(values);
+        const { payload, values: next } = codec.encodeApply?.(prev.values, values, opts.codecOptions) ?? encodeThenApply(codec, prev.values, values, opts.codecOptions);
+        // One pass for the error and (with encodeApply, which takes any input) for finiteness,
+        // checked before anything is stored: a non-finite value or reconstruction leaves a NaN
+        // or infinite difference, and NaN sticks.
+        for (let i = 0; i < values.length; i++) {
+          const d = Math.abs(values[i] - next[i]);
+          if (!(d <= error)) error = d > error ? d : NaN;
+        }
+        if (!Number.isFinite(error)) {
+          assertParameters(values);
+          throw new Error(`publish: the ${opts.codec} codec's reconstruction is not finite`);
+        }
         stored = { seq: seq++, hash: stateHash(opts.model, next), parent: prev.hash, values: next, delta: { codec: opts.codec, payload } };
       }
       history.push(stored);
       byHash.set(stored.hash, stored);
       while (history.length > keep) byHash.delete(history.shift()!.hash);
-      let error = 0;
-      for (let i = 0; i < values.length; i++) error = Math.max(error, Math.abs(values[i] - stored.values[i]));
       const inline = stored.delta && stored.delta.payload.byteLength <= limits.inlineDeltaBytes;
       const announce: Announce = {
         v: PROTOCOL_VERSION,
@@ -102,6 +112,15 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       return planChain(history.slice(0, history.indexOf(target) + 1), target, bases);
     },
   };
+}
+
+function assertParameters(values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new Error(`publish: parameter ${i} is ${values[i]}`);
+}
+
+function encodeThenApply(codec: DeltaCodec, base: Float32Array, target: Float32Array, o?: EncodeOptions) {
+  const payload = codec.encode(base, target, o);
+  return { payload, values: codec.apply(base, payload) };
 }
 
 /** One step of a version chain as a server keeps it: the encoded delta from its parent. */

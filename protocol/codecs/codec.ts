@@ -27,6 +27,11 @@ export interface DeltaCodec {
   readonly lossless: boolean;
   /** Encodes target − base. */
   encode(base: Float32Array, target: Float32Array, opts?: EncodeOptions): Uint8Array;
+  /**
+   * encode() and apply() of its payload at once (bit for bit what apply gives): a sender's
+   * public copy without decoding its own payload. Lossy codecs that publish every round offer it.
+   */
+  encodeApply?(base: Float32Array, target: Float32Array, opts?: EncodeOptions): { readonly payload: Uint8Array; readonly values: Float32Array };
   /** base + decoded payload; throws CodecError for a payload that does not fit n values. */
   apply(base: Float32Array, payload: Uint8Array): Float32Array;
   /** Largest |target − apply(base, encode(base, target))| this codec guarantees for delta d. */

@@ -7,33 +7,10 @@ import { CodecError, assertFinite, view, type DeltaCodec } from './codec.js';
 export const int8: DeltaCodec = {
   name: 'int8',
   lossless: false,
-  encode(base, target, opts = {}) {
-    const block = opts.block ?? 256;
-    if (!Number.isInteger(block) || block < 1 || block > 1 << 20) throw new Error(`int8: bad block size ${block}`);
-    const n = base.length;
-    const blocks = Math.ceil(n / block);
-    const out = new Uint8Array(4 + 4 * blocks + n);
-    const dv = view(out);
-    dv.setUint32(0, block, true);
-    const q = new Int8Array(out.buffer, 4 + 4 * blocks, n);
-    for (let b = 0; b < blocks; b++) {
-      const lo = b * block;
-      const hi = Math.min(n, lo + block);
-      let m = 0;
-      for (let i = lo; i < hi; i++) m = Math.max(m, Math.abs(target[i] - base[i]));
-      const s = Math.fround(m / 127);
-      dv.setFloat32(4 + 4 * b, s, true);
-      if (s === 0) continue;
-      for (let i = lo; i < hi; i++) {
-        const x = (target[i] - base[i]) / s;
-        // Math.round without its data-dependent branch (it cost 12 ns a value here): floor(x + 0.5)
-        // equals it for every double but 0.5 − 2⁻⁵⁴, where x + 0.5 rounds up to 1.
-        const r = x === 0.49999999999999994 ? 0 : Math.floor(x + 0.5);
-        // |x| ≤ 127 up to the rounding of s, so these never fire; as branches they cost nothing.
-        q[i] = r > 127 ? 127 : r < -127 ? -127 : r;
-      }
-    }
-    return out;
+  encode: (base, target, opts = {}) => quantize(base, target, opts.block ?? 256),
+  encodeApply(base, target, opts = {}) {
+    const values = new Float32Array(base.length);
+    return { payload: quantize(base, target, opts.block ?? 256, values), values };
   },
   apply(base, payload) {
     const n = base.length;
@@ -44,12 +21,14 @@ export const int8: DeltaCodec = {
     const blocks = Math.ceil(n / block);
     if (payload.byteLength !== 4 + 4 * blocks + n) throw new CodecError('bad-payload', `int8: ${payload.byteLength} bytes for ${n} values in blocks of ${block}`);
     const out = new Float32Array(n);
+    const q = new Int8Array(payload.buffer, payload.byteOffset + 4 + 4 * blocks, n);
     for (let b = 0; b < blocks; b++) {
       const s = dv.getFloat32(4 + 4 * b, true);
       if (!Number.isFinite(s) || s < 0) throw new CodecError('non-finite', `int8: scale ${b} is ${s}`);
       const lo = b * block;
       const hi = Math.min(n, lo + block);
-      for (let i = lo; i < hi; i++) out[i] = base[i] + s * dv.getInt8(4 + 4 * blocks + i);
+      // The one reconstruction formula; quantize's \`next\` repeats it exactly.
+      for (let i = lo; i < hi; i++) out[i] = base[i] + s * q[i];
     }
     assertFinite(out, 'int8');
     return out;
@@ -68,3 +47,41 @@ export const int8: DeltaCodec = {
     return b * (1 + 2 ** -20) + 2 ** -22 * big;
   },
 };
+
+/**
+ * target − base in blocks; with \`next\`, also writes what apply() will rebuild from the payload
+ * (the same float32 scale, the same byte, the same formula), so a publisher gets its public
+ * copy without decoding its own payload.
+ */
+function quantize(base: Float32Array, target: Float32Array, block: number, next?: Float32Array): Uint8Array {
+  if (!Number.isInteger(block) || block < 1 || block > 1 << 20) throw new Error(`int8: bad block size ${block}`);
+  const n = base.length;
+  const blocks = Math.ceil(n / block);
+  const out = new Uint8Array(4 + 4 * blocks + n);
+  const dv = view(out);
+  dv.setUint32(0, block, true);
+  const q = new Int8Array(out.buffer, 4 + 4 * blocks, n);
+  for (let b = 0; b < blocks; b++) {
+    const lo = b * block;
+    const hi = Math.min(n, lo + block);
+    let m = 0;
+    for (let i = lo; i < hi; i++) m = Math.max(m, Math.abs(target[i] - base[i]));
+    const s = Math.fround(m / 127);
+    dv.setFloat32(4 + 4 * b, s, true);
+    if (s === 0) {
+      if (next) for (let i = lo; i < hi; i++) next[i] = base[i] + s * q[i];
+      continue;
+    }
+    for (let i = lo; i < hi; i++) {
+      const x = (target[i] - base[i]) / s;
+      // Math.round without its data-dependent branch (it cost 12 ns a value here): floor(x + 0.5)
+      // equals it for every double but 0.5 − 2⁻⁵⁴, where x + 0.5 rounds up to 1.
+      const f = x === 0.49999999999999994 ? 0 : Math.floor(x + 0.5);
+      // |x| ≤ 127 up to the rounding of s, so these never fire; as branches they cost nothing.
+      const r = f > 127 ? 127 : f < -127 ? -127 : f;
+      q[i] = r;
+      if (next) next[i] = base[i] + s * q[i];
+    }
+  }
+  return out;
+}

@@ -36,6 +36,21 @@ describe('codecs', () => {
     }
   });
 
+  it('int8 encodeApply gives the payload of encode and bit for bit what apply rebuilds from it', () => {
+    const c = CODECS.int8;
+    for (const [n, block] of [[5000, 256], [1001, 64], [7, 256]] as const) {
+      const base = rand(n, 5, 0.1);
+      // The second block's delta is all zero (scale 0), and holds a signed zero: apply turns −0 + 0 into +0.
+      const target = Float32Array.from(base, (x, i) => (i >= block && i < 2 * block ? x : x + 0.01 * Math.sin(i)));
+      if (n > 2 * block) base[block] = target[block] = -0;
+      const { payload, values } = c.encodeApply!(base, target, { block });
+      const bytes = (x: Float32Array | Uint8Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+      expect(bytes(payload).equals(bytes(c.encode(base, target, { block })))).toBe(true);
+      expect(bytes(values).equals(bytes(c.apply(base, payload)))).toBe(true);
+      expect(values.some((x, i) => x !== base[i])).toBe(true);
+    }
+  });
+
   it('fp16 rounds to nearest even and clamps out-of-range deltas', () => {
     expect(toHalf(1)).toBe(0x3c00);
     expect(toHalf(-2)).toBe(0xc000);
