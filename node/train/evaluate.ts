@@ -25,6 +25,44 @@ export function inferenceModel(model: Model, target: CompileTarget, pixels: Inpu
   return m;
 }
 
+/**
+ * Packed inputs of a sample set, by the indices array that names it: a simulation evaluates
+ * every agent on the same test subset every round, and an agent checks neighbours on the same
+ * own samples. Shared memory, so a worker reads them without a copy per call.
+ */
+const packedInputs = new WeakMap<object, { ds: Dataset; chunk: number; samples: Int32Array; parts: Uint8Array[] }>();
+
+const everySample = new WeakMap<Dataset, Int32Array>();
+/** 0 … count−1 for a dataset, one array per dataset (so its packed inputs are cached too). */
+function allOf(ds: Dataset): Int32Array {
+  let all = everySample.get(ds);
+  if (!all) everySample.set(ds, (all = Int32Array.from({ length: ds.count }, (_, i) => i)));
+  return all;
+}
+
+function sameSamples(a: Int32Array, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function packedChunks(ds: Dataset, idx: ArrayLike<number>, chunk: number): Uint8Array[] {
+  const cached = packedInputs.get(idx);
+  // Compared element by element, so a caller that refills its indices array gets its new samples.
+  if (cached && cached.ds === ds && cached.chunk === chunk && sameSamples(cached.samples, idx)) return cached.parts;
+  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const labels = new BigInt64Array(chunk);
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start < idx.length; start += chunk) {
+    const n = Math.min(chunk, idx.length - start);
+    const x = new Uint8Array(new SharedArrayBuffer(n * d));
+    gatherBatch(ds, idx, start, n, x, labels);
+    parts.push(x);
+  }
+  packedInputs.set(idx, { ds, chunk, samples: Int32Array.from(idx), parts });
+  return parts;
+}
+
 /** Logits [n, heads·classes] for samples `indices` (default: all) of a dataset, in chunks. */
 export async function predict(
   rt: Runtime,
@@ -34,22 +72,16 @@ export async function predict(
   indices?: ArrayLike<number>,
   chunk = 1000,
 ): Promise<Float32Array> {
-  const idx = indices ?? Int32Array.from({ length: ds.count }, (_, i) => i);
-  const d = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const idx = indices ?? allOf(ds);
   const width = model.heads * model.classes;
   const out = new Float32Array(idx.length * width);
   const m = inferenceModel(model, await rt.target(), inputScaling(ds));
-  const labels = new BigInt64Array(chunk);
-  for (let start = 0; start < idx.length; start += chunk) {
-    const n = Math.min(chunk, idx.length - start);
-    const x = new Uint8Array(n * d);
-    gatherBatch(ds, idx, start, n, x, labels);
-    const res = await rt.run(
-      m,
-      { ...weightFeeds(model.layout, weights), input: { dtype: 'uint8', dims: [n, ...ds.shape], data: x } },
-      { transfer: [x.buffer as ArrayBuffer] },
-    );
+  let start = 0;
+  for (const x of packedChunks(ds, idx, chunk)) {
+    const n = x.length / (ds.shape[0] * ds.shape[1] * ds.shape[2]);
+    const res = await rt.run(m, { ...weightFeeds(model.layout, weights), input: { dtype: 'uint8', dims: [n, ...ds.shape], data: x } });
     out.set(res.outputs.logits.data as Float32Array, start * width);
+    start += n;
   }
   return out;
 }

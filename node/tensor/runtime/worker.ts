@@ -67,7 +67,12 @@ async function handle(msg: ToWorker): Promise<void> {
   }
   const s = await session(msg.key, msg.model);
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+  for (const [name, t] of Object.entries(msg.feeds)) {
+    // ORT refuses views of shared memory ("Invalid argument"): a shared feed (inputs the main
+    // thread packs once and sends every call without a copy) is copied here, off the main thread.
+    const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+    feeds[name] = new ort.Tensor(t.dtype as ort.Tensor.Type, data as ort.Tensor.DataType, t.dims);
+  }
   const packed: HostOutputs = {};
   let fetches: string[] | Record<string, ort.Tensor | null> | undefined = msg.fetches ? [...msg.fetches] : undefined;
   if (msg.pack) {
