@@ -137,7 +137,7 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
         }
         const transfer = [state.weights, cur.x, cur.y, cur.scalars, ...state.opt].map((a) => a.buffer as ArrayBuffer);
         const graph = await graphFor(cur.steps, pixels);
-        const running = runtime.run(graph, feeds, { transfer, pack: packs });
+        const running = runtime.run(graph, feeds, { transfer, pack: packs, background: true });
         // Pack the next call's batches while the worker computes this one.
         const after = done + cur.steps;
         next = after < totalSteps ? pack(after, Math.min(k, totalSteps - after)) : undefined;

@@ -62,6 +62,26 @@ describe('runtime', () => {
     await expect(rt.run(m, {})).rejects.toThrow(/closed/);
   });
 
+  it('runs a waiting call before queued background calls, and keeps each model’s calls in order', async () => {
+    const rt = createRuntime({ workers: 1 });
+    const n = 256;
+    const bulk = bigMatmul(n);
+    const g = new Graph();
+    const urgent = compiledModel(encodeModel(compileGraph(g, { s: reduceSum(g.input('a', [4, 4])) })));
+    const a = { dtype: 'float32' as const, dims: [n, n], data: new Float32Array(n * n).fill(0.001) };
+    const small = { dtype: 'float32' as const, dims: [4, 4], data: new Float32Array(16).fill(1) };
+    await Promise.all([rt.run(bulk, { a }), rt.run(urgent, { a: small })]); // sessions exist
+    const done: string[] = [];
+    const calls = Array.from({ length: 12 }, (_, i) => rt.run(bulk, { a }, { background: true }).then(() => void done.push(`bulk${i}`)));
+    calls.push(rt.run(urgent, { a: small }).then(() => void done.push('urgent')));
+    await Promise.all(calls);
+    await rt.close();
+    // Posted last, it overtakes the background calls still waiting (one may already be running).
+    expect(done.indexOf('urgent')).toBeLessThanOrEqual(2);
+    const order = done.filter((d) => d !== 'urgent');
+    expect(order).toEqual(Array.from({ length: 12 }, (_, i) => `bulk${i}`));
+  });
+
   it('rejects bad options clearly', () => {
     expect(() => createRuntime({ workers: 0 })).toThrow(/workers must be a positive integer/);
     expect(() => createRuntime({ intraOpThreads: 1.5 })).toThrow(/intraOpThreads/);

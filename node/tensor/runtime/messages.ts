@@ -24,6 +24,8 @@ export type ToWorker =
       readonly feeds: HostFeeds;
       readonly fetches?: ReadonlyArray<string>;
       readonly pack?: Readonly<Record<string, PackSpec>>;
+      /** Bulk work (training steps): runs after any waiting call that is not. */
+      readonly background?: boolean;
     }
   | { readonly kind: 'release'; readonly id: number; readonly key: string };
 

@@ -34,6 +34,12 @@ export interface RunOptions {
   readonly transfer?: ReadonlyArray<ArrayBuffer>;
   /** Outputs to write into views of one flat array each, returned under the pack's name. */
   readonly pack?: Readonly<Record<string, PackSpec>>;
+  /**
+   * Bulk work that may wait: a worker runs every waiting call that is not background first
+   * (calls of one model keep their order). Training steps are background, so a merge's or an
+   * evaluation's few calls do not queue behind a simulated cluster's epochs.
+   */
+  readonly background?: boolean;
 }
 
 export interface RunResult {
@@ -130,7 +136,7 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
       const slot = pick(model.key);
       const first = !slot.loaded.has(model.key);
       slot.loaded.add(model.key);
-      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches, pack: runOpts.pack };
+      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches, pack: runOpts.pack, background: runOpts.background };
       try {
         const res = await send(slot, msg, [...new Set(runOpts.transfer ?? [])]);
         if (res.kind !== 'result') throw new Error('runtime: unexpected reply');

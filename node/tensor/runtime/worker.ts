@@ -105,12 +105,37 @@ async function handle(msg: ToWorker): Promise<void> {
 }
 
 // Messages are handled one at a time: ORT's run is synchronous anyway, and serialising
-// also keeps two runs of a new model from creating its session twice.
-let queue: Promise<void> = Promise.resolve();
+// also keeps two runs of a new model from creating its session twice. Waiting messages are
+// taken in arrival order, except that a call that is not background goes first unless an
+// earlier message of its model is still waiting (so a model's calls, its bytes and its
+// release keep their order).
+const waiting: ToWorker[] = [];
+let draining = false;
+
+function next(): ToWorker | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < waiting.length; i++) {
+    const m = waiting[i];
+    if (!(m.kind === 'run' && m.background) && !seen.has(m.key)) return waiting.splice(i, 1)[0];
+    seen.add(m.key);
+  }
+  return waiting.shift();
+}
+
+async function drain(): Promise<void> {
+  for (let msg = next(); msg; msg = next()) {
+    await handle(msg).catch((e: unknown) => {
+      port.postMessage({ kind: 'error', id: msg!.id, message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
+    });
+    // Let messages that arrived during the run join the queue before the next is chosen.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  draining = false;
+}
+
 port.on('message', (msg: ToWorker) => {
-  queue = queue.then(() =>
-    handle(msg).catch((e: unknown) => {
-      port.postMessage({ kind: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
-    }),
-  );
+  waiting.push(msg);
+  if (draining) return;
+  draining = true;
+  setImmediate(() => void drain());
 });
