@@ -36,9 +36,27 @@ export interface Published {
   readonly error: number;
 }
 
+/** A next version computed from the head but not yet published (Publisher.stage). */
+export interface Staged {
+  /** The head it was staged on (its parent, or what a full state replaces). */
+  readonly head: string | null;
+  readonly parent: string | null;
+  readonly hash: string;
+  readonly values: Float32Array;
+  readonly delta?: { readonly codec: CodecName; readonly payload: Uint8Array };
+  readonly error: number;
+}
+
 export interface Publisher {
   readonly modelHash: string;
   publish(values: Float32Array, metrics?: Record<string, number>): Published;
+  /**
+   * publish's work (checks, encoding against the head, hashing) without publishing: nothing
+   * changes until commit, so a staged version may be dropped. publish = commit ∘ stage.
+   */
+  stage(values: Float32Array): Staged;
+  /** Publishes a staged version; throws if the head moved since it was staged. */
+  commit(staged: Staged, metrics?: Record<string, number>): Published;
   head(): Version | undefined;
   /** The stored version with this hash, if still in the history. */
   get(hash: string): Version | undefined;
@@ -59,35 +77,39 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const byHash = new Map<string, Stored>();
   let seq = 0;
 
-  return {
+  const publisher: Publisher = {
     modelHash: mh,
     head: () => history[history.length - 1],
+    publish: (values, metrics) => publisher.commit(publisher.stage(values), metrics),
     get: (hash) => byHash.get(hash),
-    publish(values, metrics) {
+    stage(values) {
       const prev = history[history.length - 1];
-      let stored: Stored;
-      let error = 0;
       if (!prev || prev.values.length !== values.length) {
         assertParameters(values);
         const v = values.slice();
-        stored = { seq: seq++, hash: stateHash(opts.model, v), parent: null, values: v };
-      } else {
-        // Encode against the public copy receivers hold, so lossy residuals are not lost.
-        if (!codec.encodeApply) assertParameters(values);
-        const { payload, values: next } = codec.encodeApply?.(prev.values, values, opts.codecOptions) ?? encodeThenApply(codec, prev.values, values, opts.codecOptions);
-        // One pass for the error and (with encodeApply, which takes any input) for finiteness,
-        // checked before anything is stored: a non-finite value or reconstruction leaves a NaN
-        // or infinite difference, and NaN sticks.
-        for (let i = 0; i < values.length; i++) {
-          const d = Math.abs(values[i] - next[i]);
-          if (!(d <= error)) error = d > error ? d : NaN;
-        }
-        if (!Number.isFinite(error)) {
-          assertParameters(values);
-          throw new Error(`publish: the ${opts.codec} codec's reconstruction is not finite`);
-        }
-        stored = { seq: seq++, hash: stateHash(opts.model, next), parent: prev.hash, values: next, delta: { codec: opts.codec, payload } };
+        return { head: prev?.hash ?? null, parent: null, hash: stateHash(opts.model, v), values: v, error: 0 };
       }
+      // Encode against the public copy receivers hold, so lossy residuals are not lost.
+      if (!codec.encodeApply) assertParameters(values);
+      const { payload, values: next } = codec.encodeApply?.(prev.values, values, opts.codecOptions) ?? encodeThenApply(codec, prev.values, values, opts.codecOptions);
+      // One pass for the error and (with encodeApply, which takes any input) for finiteness,
+      // checked before anything is stored: a non-finite value or reconstruction leaves a NaN
+      // or infinite difference, and NaN sticks.
+      let error = 0;
+      for (let i = 0; i < values.length; i++) {
+        const d = Math.abs(values[i] - next[i]);
+        if (!(d <= error)) error = d > error ? d : NaN;
+      }
+      if (!Number.isFinite(error)) {
+        assertParameters(values);
+        throw new Error(`publish: the ${opts.codec} codec's reconstruction is not finite`);
+      }
+      return { head: prev.hash, parent: prev.hash, hash: stateHash(opts.model, next), values: next, delta: { codec: opts.codec, payload }, error };
+    },
+    commit(staged, metrics) {
+      const head = history[history.length - 1];
+      if (staged.head !== (head?.hash ?? null)) throw new Error('publish: the version was staged on another head');
+      const stored: Stored = { seq: seq++, hash: staged.hash, parent: staged.parent, values: staged.values, ...(staged.delta ? { delta: staged.delta } : {}) };
       history.push(stored);
       byHash.set(stored.hash, stored);
       while (history.length > keep) byHash.delete(history.shift()!.hash);
@@ -100,11 +122,11 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         hash: stored.hash,
         parent: stored.parent,
         mh,
-        n: values.length,
+        n: stored.values.length,
         ...(metrics ? { metrics } : {}),
         ...(inline ? { delta: { codec: stored.delta!.codec, base: stored.parent!, payload: stored.delta!.payload } } : {}),
       };
-      return { version: stored, announce, error };
+      return { version: stored, announce, error: staged.error };
     },
     plan(hash, bases) {
       const target = byHash.get(hash);
@@ -112,6 +134,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       return planChain(history.slice(0, history.indexOf(target) + 1), target, bases);
     },
   };
+  return publisher;
 }
 
 function assertParameters(values: Float32Array): void {

@@ -9,7 +9,7 @@
 import { CODEC_NAMES, type CodecName } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, topicOf, type Limits } from '../protocol/constants.js';
 import { encodeMessage, type Ack, type Announce, type BlobHeader } from '../protocol/messages.js';
-import { createPublisher, type Publisher } from '../protocol/versions.js';
+import { createPublisher, type Publisher, type Staged } from '../protocol/versions.js';
 import type { HeldVersion, KnownVersion, Neighbourhood, Traffic, Transport, VersionMeta } from '../node/agent/transport.js';
 import { blobFrames, wantFrame } from '../node/net/blob.js';
 import { createRng } from '../node/util/rng.js';
@@ -42,6 +42,8 @@ interface Node {
   readonly held: Map<number, HeldVersion>;
   /** Author → hash of a pull in flight. */
   readonly pulling: Map<number, string>;
+  /** A version published ahead of its announcement (Transport.prepare). */
+  prepared?: { readonly values: Float32Array; readonly round: number; readonly frame: number; readonly staged: Staged };
   round: number;
   events: number;
   sent: number;
@@ -198,10 +200,17 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       const m = o.mixingAt(round);
       return { self: m.self[j], peers: g.neighbours[j].map((a, k) => ({ agent: a, weight: m.weights[j][k] })) };
     },
+    prepare(values, meta) {
+      nodes[j].prepared = { values, round: meta.round, frame: meta.frame, staged: nodes[j].publisher.stage(values) };
+    },
     async announce(values, meta) {
       const node = nodes[j];
       if (meta.round > 0) node.round = meta.round;
-      const pub = node.publisher.publish(values, { round: meta.round, frame: meta.frame });
+      const ready = node.prepared;
+      node.prepared = undefined;
+      const metrics = { round: meta.round, frame: meta.frame };
+      const fresh = ready && ready.values === values && ready.round === meta.round && ready.frame === meta.frame && ready.staged.head === (node.publisher.head()?.hash ?? null);
+      const pub = fresh ? node.publisher.commit(ready.staged, metrics) : node.publisher.publish(values, metrics);
       versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq });
       const bytes = gossip(j, encodeMessage(pub.announce).byteLength, meta.round, 'version');
       const to = audience(j, meta.round);

@@ -80,6 +80,7 @@ export async function runAgentLoop(agent: Agent, net: Transport, o: LoopOptions,
       continue;
     }
     const train = await agent.train();
+    if (talk) net.prepare?.(agent.weights, { round, frame: agent.frame });
     await net.sleep(o.trainSeconds(train.samples));
     await hooks.afterTrain?.(agent, round);
     if (!talk) {

@@ -48,6 +48,13 @@ export interface Transport {
   /** Whether this agent is up in `round` (churn). */
   online(round: number): boolean;
   neighbours(round: number): Neighbourhood;
+  /**
+   * Optional: does an announcement's local work (encoding, hashing) now, for `values` that the
+   * next announce is then given unchanged. The loop calls it when training ends in real time:
+   * in simulation announce itself waits for the virtual clock, by when every agent has
+   * finished training, and the work would run alone while the workers idle.
+   */
+  prepare?(values: Float32Array, meta: VersionMeta): void;
   /** Publishes `values`; the result holds the version as peers will rebuild it (lossy codecs differ from `values`). */
   announce(values: Float32Array, meta: VersionMeta): Promise<{ readonly seq: number; readonly hash: string; readonly values: Float32Array }>;
   /** The newest version of `agent` this peer has heard of. */

@@ -30,4 +30,23 @@ describe('publisher', () => {
     expect(second.error).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(second.error)).toBe(true);
   });
+
+  it('stage changes nothing; commit publishes what publish would; a version staged on an old head is refused', () => {
+    const rng = createRng(4);
+    const vs = Array.from({ length: 3 }, () => Float32Array.from({ length: 600 }, () => rng.normal()));
+    const a = createPublisher({ run: 'pub-test', model: MODEL, codec: 'int8' });
+    const b = createPublisher({ run: 'pub-test', model: MODEL, codec: 'int8' });
+    const pa = vs.map((v) => a.publish(v, { round: 1 }));
+    const stale = b.stage(vs[0]);
+    for (const [i, v] of vs.entries()) {
+      const staged = b.stage(v);
+      expect(b.stage(v).hash).toBe(staged.hash);
+      expect(b.head()?.hash ?? null).toBe(i ? pa[i - 1].version.hash : null);
+      const pb = b.commit(staged, { round: 1 });
+      expect(pb.version.hash).toBe(pa[i].version.hash);
+      expect(pb.announce).toEqual(pa[i].announce);
+    }
+    expect(() => b.commit(stale)).toThrow('staged on another head');
+    expect(b.head()?.hash).toBe(pa[2].version.hash);
+  });
 });

@@ -1,6 +1,11 @@
 // The virtual network: bytes are those of the real encoded messages, faults do what they say.
 import { describe, expect, it } from 'vitest';
 import type { SimEvent } from '../../sim/events.js';
+import { createRng } from '../../node/util/rng.js';
+import { createVirtualClock } from '../../sim/clock.js';
+import { mixingWeights } from '../../sim/mixing.js';
+import { createVirtualNetwork } from '../../sim/network.js';
+import { makeGraph } from '../../sim/topology.js';
 import { SMALL, simulate } from '../helpers/sim.js';
 
 type AgentRound = Extract<SimEvent, { event: 'agent_round' }>;
@@ -49,5 +54,46 @@ describe('virtual network', () => {
         else expect(nb.missing).toContain(d.agent);
       }
     }
+  });
+
+  it('prepare: an announcement staged at the end of training is the one announce sends; other values are published afresh', async () => {
+    const mk = () => {
+      const clock = createVirtualClock();
+      const g = makeGraph(3, { kind: 'ring' }, createRng(0));
+      const net = createVirtualNetwork({
+        clock,
+        agents: 3,
+        run: 'prep',
+        model: { kind: 'test' },
+        codec: 'int8',
+        inlineDeltaBytes: 1 << 20,
+        latencyS: 0.01,
+        jitterS: 0,
+        bandwidthBytesPerS: 1e9,
+        loss: 0,
+        down: [[], [false, false, false], [false, false, false]],
+        graphAt: () => g,
+        mixingAt: () => mixingWeights(g, 'metropolis'),
+        seed: 1,
+      });
+      return net.transport(0);
+    };
+    const rng = createRng(2);
+    const v0 = Float32Array.from({ length: 500 }, () => rng.normal());
+    const v1 = Float32Array.from(v0, (x) => x + 0.01 * rng.normal());
+    const v2 = Float32Array.from(v1, (x) => x + 0.01 * rng.normal());
+    const plain = mk();
+    const staged = mk();
+    for (const t of [plain, staged]) await t.announce(v0, { round: 0, frame: 0 });
+    staged.prepare!(v1, { round: 1, frame: 0 });
+    const a = await plain.announce(v1, { round: 1, frame: 0 });
+    const b = await staged.announce(v1, { round: 1, frame: 0 });
+    expect(b).toEqual(a);
+    // Prepared for v1, announced v2: the staged version is dropped, v2 follows v1's version.
+    staged.prepare!(v1, { round: 2, frame: 0 });
+    const c = await staged.announce(v2, { round: 2, frame: 0 });
+    const d = await plain.announce(v2, { round: 2, frame: 0 });
+    expect(c).toEqual(d);
+    expect(c.seq).toBe(2);
   });
 });
