@@ -144,12 +144,37 @@ const unpackr = new Unpackr({ moreTypes: true, useRecords: false, mapsAsObjects:
 // which every msgpack library reads.
 const asBin = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
+function toWire(msg: GossipMessage | StreamMessage): unknown {
+  if (msg.t === 'announce' && msg.delta) return { ...msg, delta: { ...msg.delta, payload: asBin(msg.delta.payload) } };
+  if (msg.t === 'chunk') return { ...msg, data: asBin(msg.data) };
+  return msg;
+}
+
 export function encodeMessage(msg: GossipMessage | StreamMessage): Uint8Array {
-  let wire: unknown = msg;
-  if (msg.t === 'announce' && msg.delta) wire = { ...msg, delta: { ...msg.delta, payload: asBin(msg.delta.payload) } };
-  else if (msg.t === 'chunk') wire = { ...msg, data: asBin(msg.data) };
   // Copy: pack() returns a slice of a shared slab.
-  return Uint8Array.from(packr.pack(wire));
+  return Uint8Array.from(packr.pack(toWire(msg)));
+}
+
+const binHeader = (n: number) => (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * encodeMessage(msg).byteLength without encoding a payload: the message is packed with an
+ * empty payload, whose msgpack bin header is then replaced by the one of `payloadBytes` bytes
+ * (bin8/16/32; by default the payload's own length). The simulator counts every message it
+ * never sends, many of them carrying a model's delta.
+ */
+export function encodedSize(msg: GossipMessage | StreamMessage, payloadBytes?: number): number {
+  let bare: GossipMessage | StreamMessage;
+  let n: number;
+  if (msg.t === 'announce' && msg.delta) {
+    n = payloadBytes ?? msg.delta.payload.byteLength;
+    bare = { ...msg, delta: { ...msg.delta, payload: NO_BYTES } };
+  } else if (msg.t === 'chunk') {
+    n = payloadBytes ?? msg.data.byteLength;
+    bare = { ...msg, data: NO_BYTES };
+  } else return encodeMessage(msg).byteLength;
+  return packr.pack(toWire(bare)).byteLength - binHeader(0) + binHeader(n) + n;
 }
 
 class Invalid extends Error {

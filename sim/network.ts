@@ -8,10 +8,10 @@
 // base, otherwise pull the version by hash (a delta chain when they hold a recent base).
 import { CODEC_NAMES, type CodecName } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, topicOf, type Limits } from '../protocol/constants.js';
-import { encodeMessage, type Ack, type Announce, type BlobHeader } from '../protocol/messages.js';
+import { encodeMessage, encodedSize, type Ack, type Announce, type BlobHeader } from '../protocol/messages.js';
 import { createPublisher, type Publisher, type Staged } from '../protocol/versions.js';
 import type { HeldVersion, KnownVersion, Neighbourhood, Traffic, Transport, VersionMeta } from '../node/agent/transport.js';
-import { blobFrames, wantFrame } from '../node/net/blob.js';
+import { blobFrameBytes, wantFrame } from '../node/net/blob.js';
 import { createRng } from '../node/util/rng.js';
 import type { VirtualClock } from './clock.js';
 import { flood, gossipEnvelopeBytes, undirectedLinks } from './gossip.js';
@@ -156,8 +156,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
         bytes: plan.payload.byteLength,
         ...(plan.kind === 'deltas' ? { steps: plan.steps } : {}),
       };
-      let bytes = 0;
-      for (const f of blobFrames(header, plan.payload, limits.maxChunkBytes)) bytes += f.byteLength;
+      const bytes = blobFrameBytes(header, plan.payload.byteLength, limits.maxChunkBytes);
       server.sent += bytes;
       clock.at(clock.now() + delay(author, j, n, bytes), key(author), () => {
         finished();
@@ -212,7 +211,7 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       const fresh = ready && ready.values === values && ready.round === meta.round && ready.frame === meta.frame && ready.staged.head === (node.publisher.head()?.hash ?? null);
       const pub = fresh ? node.publisher.commit(ready.staged, metrics) : node.publisher.publish(values, metrics);
       versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq });
-      const bytes = gossip(j, encodeMessage(pub.announce).byteLength, meta.round, 'version');
+      const bytes = gossip(j, encodedSize(pub.announce), meta.round, 'version');
       const to = audience(j, meta.round);
       const n = node.events;
       for (const r of to) {

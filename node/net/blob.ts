@@ -4,7 +4,7 @@
 // produced lazily as the stream accepts them.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { BLOB_PROTOCOL, PROTOCOL_VERSION, type Limits } from '../../protocol/constants.js';
-import { decodeStream, encodeMessage, type BlobHeader, type RejectReason, type StreamError, type Want } from '../../protocol/messages.js';
+import { decodeStream, encodeMessage, encodedSize, type BlobHeader, type RejectReason, type StreamError, type Want } from '../../protocol/messages.js';
 import type { ResponsePlan } from '../../protocol/versions.js';
 import { FrameError, frame, readFrames } from './framing.js';
 
@@ -103,6 +103,15 @@ export async function serveBlobs(node: Libp2p, o: BlobServerOptions): Promise<vo
 export function* blobFrames(header: BlobHeader, payload: Uint8Array, chunk: number): Generator<Uint8Array> {
   yield frame(encodeMessage(header));
   for (let i = 0, off = 0; off < payload.byteLength; i++, off += chunk) yield frame(encodeMessage({ t: 'chunk', i, data: payload.subarray(off, off + chunk) }));
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/** The bytes blobFrames would yield for a payload of `payloadBytes`, without building them. */
+export function blobFrameBytes(header: BlobHeader, payloadBytes: number, chunk: number): number {
+  let total = 4 + encodedSize(header);
+  for (let i = 0, off = 0; off < payloadBytes; i++, off += chunk) total += 4 + encodedSize({ t: 'chunk', i, data: NO_DATA }, Math.min(chunk, payloadBytes - off));
+  return total;
 }
 
 /** The request frame of a want. */
