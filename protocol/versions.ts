@@ -165,7 +165,8 @@ export function planChain(chain: ReadonlyArray<ChainLink>, target: Version, base
     const links = chain.slice(from + 1, idx + 1);
     if (links.every((s) => s.delta)) {
       const steps = links.map((s) => ({ codec: s.delta!.codec, base: s.parent!, hash: s.hash, bytes: s.delta!.payload.byteLength }));
-      const payload = concatBytes(links.map((s) => s.delta!.payload));
+      // One step (the usual case) is served as stored, without a copy.
+      const payload = links.length === 1 ? links[0].delta!.payload : concatBytes(links.map((s) => s.delta!.payload));
       if (payload.byteLength < 4 * target.values.length) return { kind: 'deltas', version: target, steps, payload };
     }
     break;
