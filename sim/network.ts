@@ -71,8 +71,12 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
     received: 0,
     control: 0,
   }));
-  // Every version any agent published, by hash (what a held base or a delta chain refers to).
+  // Versions agents published, by hash (what a held base or a delta chain refers to): each
+  // author's last KEPT, so a long run does not hold every version ever made (64 agents × 100
+  // rounds of a 118k-parameter model would be 3 GB). Publishers serve their last 8 anyway.
   const versions = new Map<string, { values: Float32Array; meta: VersionMeta; seq: number }>();
+  const KEPT = 16;
+  const recent: string[][] = nodes.map(() => []);
   let lostCount = 0;
   const { clock } = o;
 
@@ -114,7 +118,9 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
   };
 
   const store = (j: number, author: number, hash: string) => {
-    const v = versions.get(hash)!;
+    const v = versions.get(hash);
+    // Older than any author keeps: as good as lost (only a delivery delayed by many rounds).
+    if (!v) return;
     const held = nodes[j].held.get(author);
     if (held && held.seq >= v.seq) return;
     const k = nodes[j].known.get(author);
@@ -178,8 +184,13 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       lostCount++;
       return;
     }
+    const v = versions.get(ann.hash);
+    if (!v) {
+      lostCount++;
+      return;
+    }
     const k = node.known.get(i);
-    if (!k || k.seq < ann.seq) node.known.set(i, { agent: i, seq: ann.seq, hash: ann.hash, meta: versions.get(ann.hash)!.meta, at: clock.now() });
+    if (!k || k.seq < ann.seq) node.known.set(i, { agent: i, seq: ann.seq, hash: ann.hash, meta: v.meta, at: clock.now() });
     const held = node.held.get(i);
     if (held && held.seq >= ann.seq) return;
     if (ann.delta && held?.hash === ann.delta.base) store(j, i, ann.hash);
@@ -211,6 +222,8 @@ export function createVirtualNetwork(o: VirtualNetworkOptions): VirtualNetwork {
       const fresh = ready && ready.values === values && ready.round === meta.round && ready.frame === meta.frame && ready.staged.head === (node.publisher.head()?.hash ?? null);
       const pub = fresh ? node.publisher.commit(ready.staged, metrics) : node.publisher.publish(values, metrics);
       versions.set(pub.version.hash, { values: pub.version.values, meta, seq: pub.version.seq });
+      recent[j].push(pub.version.hash);
+      if (recent[j].length > KEPT) versions.delete(recent[j].shift()!);
       const bytes = gossip(j, encodedSize(pub.announce), meta.round, 'version');
       const to = audience(j, meta.round);
       const n = node.events;
