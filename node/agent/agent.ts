@@ -67,6 +67,8 @@ export function createAgent(o: AgentOptions): Agent {
   let frame = o.frame;
   let merges = 0;
   const taskVerdicts = new Map<number, boolean>();
+  // Where merges are written before being copied into the trainer (one array for the agent's life).
+  const mergeOut = new Float32Array(o.model.layout.totalSize);
   return {
     index: o.index,
     get weights() {
@@ -100,7 +102,7 @@ export function createAgent(o: AgentOptions): Agent {
     },
     async merge(selfWeight, others, published) {
       const r = await mergeStep(
-        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed, taskVerdicts, alignments: o.alignments },
+        { rt: o.runtime, model: o.model, data: o.alignData, own, seed: o.seed * 7919 + o.index * 31 + merges++, sharedSeed: o.seed, taskVerdicts, alignments: o.alignments, into: mergeOut },
         o.strategy,
         { agent: o.index, weight: selfWeight, values: trainer.state.weights, frame, version: published },
         others,
@@ -113,7 +115,8 @@ export function createAgent(o: AgentOptions): Agent {
         else trainer.state.weights = r.weights.slice();
       }
       frame = r.frame;
-      return r;
+      // The agent's own array, not the scratch the merge may have been written to.
+      return { ...r, weights: trainer.state.weights };
     },
     dispose: () => trainer.dispose(),
   };

@@ -115,6 +115,11 @@ export interface MergeContext {
   readonly taskVerdicts?: Map<number, boolean>;
   /** frame: weight matchings of published versions, by their hashes (shared by a simulated cluster). */
   readonly alignments?: AlignmentCache;
+  /**
+   * frame: an array the merge may be written to (not a source), for a caller that copies the
+   * result away at once: the agent, which merges every round.
+   */
+  readonly into?: Float32Array;
 }
 
 export interface MergeReport {
@@ -264,7 +269,7 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
   }
   const t1 = performance.now();
   const plan = planFromPerms(model, perms, mix);
-  const merged = applyMerge(model, model, order.map((m) => m.values), plan, mix);
+  const merged = applyMerge(model, model, order.map((m) => m.values), plan, mix, ctx.into);
   // Averaging units that do not fully agree shrinks them (variance collapse), most of all in
   // a blend of unrelated frames: restore their norms, data-free, so every agent merging the
   // same models gets the same result.

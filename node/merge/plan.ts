@@ -131,18 +131,20 @@ function mergedShape(e: { name: string; shape: ReadonlyArray<number> }, target: 
 
 /**
  * Merges models that share `source`'s layout into `target`'s layout (whose group sizes are
- * the plan's merged sizes). Groups missing from the plan are averaged with `mix`.
+ * the plan's merged sizes). Groups missing from the plan are averaged with `mix`. The result
+ * is written to `into` when given (an array the caller reuses), else to a new array.
  */
-export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>): Float32Array {
+export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>, into?: Float32Array): Float32Array {
   const { w, groups, roles } = resolve(source, weights, plan, mix);
+  if (into && (into.length !== target.layout.totalSize || weights.includes(into))) throw new Error('merge: the output array must fit the target model and not be a source');
   const reads = permutationReads(source, groups);
-  if (!reads) return scatterAll(source, target, weights, { w, groups, roles });
+  if (!reads) return scatterAll(source, target, weights, { w, groups, roles }, into);
   // Every model's units are a permutation of the merged ones, with one weight per model: within
   // a shared frame (identity plans) and across frames alike, the simulator does one such merge
   // per agent per round. Each model's tensor is gathered into the merged order and the sum is
   // fused: a third of the scatter's time, and the same bits (same terms, same order, same
-  // float32 rounding after each).
-  const out = new Float32Array(target.layout.totalSize);
+  // float32 rounding after each). Every value of the output is written.
+  const out = into ?? new Float32Array(target.layout.totalSize);
   for (const e of source.layout.entries) {
     const axes = roles.get(e.name);
     const { te } = mergedShape(e, target, groups, axes);
@@ -163,8 +165,8 @@ export function scatterMerge(source: Model, target: Model, weights: ReadonlyArra
   return scatterAll(source, target, weights, resolve(source, weights, plan, mix));
 }
 
-function scatterAll(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, { w, groups, roles }: Resolved): Float32Array {
-  const out = new Float32Array(target.layout.totalSize);
+function scatterAll(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, { w, groups, roles }: Resolved, into?: Float32Array): Float32Array {
+  const out = into ? into.fill(0) : new Float32Array(target.layout.totalSize);
   for (const e of source.layout.entries) {
     const axes = roles.get(e.name) ?? new Map<number, AxisRole>();
     const { te, tshape } = mergedShape(e, target, groups, axes);
