@@ -7,7 +7,11 @@ import { compiledModel, type CompiledModel, type Runtime } from '../tensor/runti
 
 const graphs = new Map<string, CompiledModel>();
 
-/** a [n × k] · b [m × k]ᵀ → [n × m] (row-major). Sessions are cached per shape. */
+/**
+ * a [n × k] · b [m × k]ᵀ → [n × m] (row-major). Sessions are cached per shape. The operands
+ * are copied to the worker (or, with transferB, b moved) before the promise is returned, so a
+ * caller may refill them at once.
+ */
 export async function gemmABt(rt: Runtime, a: Float32Array, b: Float32Array, n: number, m: number, k: number, opts: { transferB?: boolean } = {}): Promise<Float32Array> {
   if (a.length !== n * k || b.length !== m * k) throw new Error(`gemm: operands of ${a.length} and ${b.length} values for ${n}×${k} · (${m}×${k})ᵀ`);
   const key = `${n}x${m}x${k}`;

@@ -111,6 +111,17 @@ export function rowSimilarity(model: Model, a: Float32Array, b: Float32Array, gr
   return out;
 }
 
+// Operands of the GEMMs below, reused across matchings (they were most of a simulated round's
+// allocations): each is filled and passed to gemmABt in one synchronous stretch, and the call
+// copies it to the worker before returning its promise, so no other matching can touch it.
+const operands = new Map<number, Float32Array[]>();
+function operand(size: number, slot: number): Float32Array {
+  let pool = operands.get(size);
+  if (!pool) operands.set(size, (pool = []));
+  while (pool.length <= slot) pool.push(new Float32Array(size));
+  return pool[slot];
+}
+
 export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: WeightMatchOptions = {}): Promise<WeightMatchResult> {
   const roles = axisRoles(model);
   const groups = model.spec.groups;
@@ -135,10 +146,10 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     if (!pair) scratches.set(size, (pair = [new Float32Array(size), new Float32Array(size)]));
     return pair[0] === busy ? pair[1] : pair[0];
   };
-  /** [units × Σrest] of `members` in w; with `permute`, every other group's current permutation applied. */
-  const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean): Float32Array => {
+  /** [units × Σrest] of `members` in w (into `out` if given); with `permute`, every other group's current permutation applied. */
+  const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean, out?: Float32Array): Float32Array => {
     const width = widthOf(g, members);
-    const mat = new Float32Array(g.size * width);
+    const mat = out ?? new Float32Array(g.size * width);
     let col = 0;
     for (const m of members) {
       const e = model.layout.entry(m.tensor);
@@ -166,14 +177,15 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     const { fixed, varying } = parts.get(g.name)!;
     aVarying.set(g.name, unitsMatrix(g, varying, a, false));
     const wFixed = widthOf(g, fixed);
-    fixedCost.set(g.name, wFixed > 0 ? await gemmABt(rt, unitsMatrix(g, fixed, a, false), unitsMatrix(g, fixed, b, false), g.size, g.size, wFixed, { transferB: true }) : new Float32Array(g.size * g.size));
+    const size = g.size * wFixed;
+    fixedCost.set(g.name, wFixed > 0 ? await gemmABt(rt, unitsMatrix(g, fixed, a, false, operand(size, 0)), unitsMatrix(g, fixed, b, false, operand(size, 1)), g.size, g.size, wFixed) : new Float32Array(g.size * g.size));
   }
 
   const cost = async (gname: string): Promise<Float32Array> => {
     const { group: g, varying, varyingWidth } = parts.get(gname)!;
     const base = fixedCost.get(gname)!;
     if (varyingWidth === 0) return base;
-    const c = await gemmABt(rt, aVarying.get(gname)!, unitsMatrix(g, varying, b, true), g.size, g.size, varyingWidth, { transferB: true });
+    const c = await gemmABt(rt, aVarying.get(gname)!, unitsMatrix(g, varying, b, true, operand(g.size * varyingWidth, 1)), g.size, g.size, varyingWidth);
     for (let k = 0; k < c.length; k++) c[k] += base[k];
     return c;
   };
