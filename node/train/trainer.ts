@@ -88,6 +88,15 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
     return m;
   };
   const sampleSize = model.input[0] * model.input[1] * model.input[2];
+  // Input buffers back from the worker, by byte length: a call's batches, labels and step
+  // scalars are packed into them instead of new arrays (a simulated cluster packs thousands a round).
+  const spare = new Map<number, ArrayBuffer[]>();
+  const reuse = (bytes: number): ArrayBuffer => spare.get(bytes)?.pop() ?? new ArrayBuffer(bytes);
+  const keep = (b: ArrayBuffer) => {
+    const list = spare.get(b.byteLength) ?? [];
+    if (list.length < 2) list.push(b);
+    spare.set(b.byteLength, list);
+  };
   const packs: Record<string, PackSpec> = { weights: weightPack(model.layout, 'w_out:') };
   for (let i = 0; i < slots; i++) packs[`opt${i}`] = weightPack(model.layout, `opt${i}_out:`, 'param');
 
@@ -115,10 +124,11 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
       let correct = 0;
       const pixels = inputScaling(ds);
       const pack = (firstStep: number, steps: number) => {
-        const x = new Uint8Array(steps * batch * sampleSize);
-        const y = new BigInt64Array(steps * batch);
+        // Every sample and label is written below; scalars a step does not use stay zero.
+        const x = new Uint8Array(reuse(steps * batch * sampleSize));
+        const y = new BigInt64Array(reuse(8 * steps * batch));
         gatherBatch(ds, order, firstStep * batch, steps * batch, x, y);
-        const scalars = new Float32Array(steps * SCALARS_PER_STEP);
+        const scalars = new Float32Array(reuse(4 * steps * SCALARS_PER_STEP)).fill(0);
         return { x, y, scalars, steps };
       };
       let done = 0;
@@ -137,11 +147,12 @@ export function createTrainer(opts: TrainerOptions, initial: Float32Array): Trai
         }
         const transfer = [state.weights, cur.x, cur.y, cur.scalars, ...state.opt].map((a) => a.buffer as ArrayBuffer);
         const graph = await graphFor(cur.steps, pixels);
-        const running = runtime.run(graph, feeds, { transfer, pack: packs, background: true });
+        const running = runtime.run(graph, feeds, { transfer, pack: packs, background: true, recycle: ['x0', 'y0', 'scalars'] });
         // Pack the next call's batches while the worker computes this one.
         const after = done + cur.steps;
         next = after < totalSteps ? pack(after, Math.min(k, totalSteps - after)) : undefined;
         const res = await running;
+        for (const b of res.recycled) keep(b);
         computeMs += res.ms;
         state.weights = res.outputs.weights.data as Float32Array;
         state.opt = state.opt.map((_, i) => res.outputs[`opt${i}`].data as Float32Array);

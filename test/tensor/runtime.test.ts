@@ -82,6 +82,22 @@ describe('runtime', () => {
     expect(order).toEqual(Array.from({ length: 12 }, (_, i) => `bulk${i}`));
   });
 
+  it('sends moved feed buffers back when asked (recycle), usable again', async () => {
+    const rt = createRuntime();
+    const g = new Graph();
+    const m = compiledModel(encodeModel(compileGraph(g, { s: reduceSum(g.input('a', [4, 4])) })));
+    const data = new Float32Array(16).fill(2);
+    const res = await rt.run(m, { a: { dtype: 'float32', dims: [4, 4], data } }, { transfer: [data.buffer], recycle: ['a'] });
+    expect(data.byteLength).toBe(0); // moved to the worker
+    expect(res.recycled.map((b) => b.byteLength)).toEqual([64]);
+    const again = new Float32Array(res.recycled[0]).fill(3);
+    expect((await rt.run(m, { a: { dtype: 'float32', dims: [4, 4], data: again } })).outputs.s.data[0]).toBe(48);
+    // A copied feed comes back too (the worker's copy): as good a buffer to reuse.
+    expect((await rt.run(m, { a: { dtype: 'float32', dims: [4, 4], data: again } }, { recycle: ['a'] })).recycled.map((b) => b.byteLength)).toEqual([64]);
+    expect(again[0]).toBe(3);
+    await rt.close();
+  });
+
   it('rejects bad options clearly', () => {
     expect(() => createRuntime({ workers: 0 })).toThrow(/workers must be a positive integer/);
     expect(() => createRuntime({ intraOpThreads: 1.5 })).toThrow(/intraOpThreads/);

@@ -26,10 +26,12 @@ export type ToWorker =
       readonly pack?: Readonly<Record<string, PackSpec>>;
       /** Bulk work (training steps): runs after any waiting call that is not. */
       readonly background?: boolean;
+      /** Feeds whose buffers are sent back with the result, for the caller to reuse. */
+      readonly recycle?: ReadonlyArray<string>;
     }
   | { readonly kind: 'release'; readonly id: number; readonly key: string };
 
 export type FromWorker =
-  | { readonly kind: 'result'; readonly id: number; readonly outputs: HostOutputs; readonly ms: number }
+  | { readonly kind: 'result'; readonly id: number; readonly outputs: HostOutputs; readonly ms: number; readonly recycled?: ArrayBuffer[] }
   | { readonly kind: 'released'; readonly id: number }
   | { readonly kind: 'error'; readonly id: number; readonly message: string };

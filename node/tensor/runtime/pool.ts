@@ -40,12 +40,19 @@ export interface RunOptions {
    * evaluation's few calls do not queue behind a simulated cluster's epochs.
    */
   readonly background?: boolean;
+  /**
+   * Feeds whose buffers (moved with `transfer`, or the worker's copy) come back in
+   * `recycled`, so a caller that packs inputs every call reuses them instead of allocating.
+   */
+  readonly recycle?: ReadonlyArray<string>;
 }
 
 export interface RunResult {
   readonly outputs: HostOutputs;
   /** Time inside session.run, as measured in the worker. */
   readonly ms: number;
+  /** The buffers of the `recycle` feeds, back from the worker. */
+  readonly recycled: ArrayBuffer[];
 }
 
 export interface Runtime {
@@ -136,11 +143,11 @@ export function createRuntime(opts: RuntimeOptions = {}): Runtime {
       const slot = pick(model.key);
       const first = !slot.loaded.has(model.key);
       slot.loaded.add(model.key);
-      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches, pack: runOpts.pack, background: runOpts.background };
+      const msg: ToWorker = { kind: 'run', id: nextId++, key: model.key, model: first ? model.bytes : undefined, feeds, fetches: runOpts.fetches, pack: runOpts.pack, background: runOpts.background, recycle: runOpts.recycle };
       try {
         const res = await send(slot, msg, [...new Set(runOpts.transfer ?? [])]);
         if (res.kind !== 'result') throw new Error('runtime: unexpected reply');
-        return { outputs: res.outputs, ms: res.ms };
+        return { outputs: res.outputs, ms: res.ms, recycled: res.recycled ?? [] };
       } catch (e) {
         if (first) slot.loaded.delete(model.key);
         throw e;

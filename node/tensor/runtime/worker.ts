@@ -101,7 +101,13 @@ async function handle(msg: ToWorker): Promise<void> {
     if (packedOutputs.has(name)) continue;
     outputs[name] = { dtype: t.type as DType, dims: [...t.dims], data: t.data as TypedArray };
   }
-  port.postMessage({ kind: 'result', id: msg.id, outputs, ms } satisfies FromWorker, transferable(outputs));
+  const out = transferable(outputs);
+  // Feed buffers the caller asked back, unless kept above for outputs or already going back.
+  const kept = new Set([...spare.values()].flat());
+  const recycled = [...new Set((msg.recycle ?? []).map((name) => msg.feeds[name]?.data.buffer))].filter(
+    (b): b is ArrayBuffer => b instanceof ArrayBuffer && !kept.has(b) && !out.includes(b),
+  );
+  port.postMessage({ kind: 'result', id: msg.id, outputs, ms, recycled } satisfies FromWorker, [...out, ...recycled]);
 }
 
 // Messages are handled one at a time: ORT's run is synchronous anyway, and serialising
