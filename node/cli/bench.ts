@@ -98,7 +98,7 @@ export function benchCommand(): Command {
     .command('sim')
     .description('Wall time per synchronous round for 8, 32 and 64 agents (MNIST MLP) against the pure training compute of that round.')
     .option('--agents <list>', 'cluster sizes', intList, [8, 32, 64])
-    .option('--rounds <n>', 'rounds per cluster (the first is reported apart)', positiveInt, 4)
+    .option('--rounds <n>', 'rounds per cluster, at least 3 (the first and the last are reported apart)', positiveInt, 5)
     .addOption(new Option('--strategy <kind>', 'merge strategy (default: the scenario default, frame)').choices(STRATEGY_KINDS as unknown as string[]))
     .option('--json', 'one JSON line per figure')
     .option('--quiet', 'no status lines on stderr')
