@@ -10,6 +10,7 @@
 import type { ModelDef } from '../model/def.js';
 import type { Model } from '../model/model.js';
 import { gatherAxisInto } from '../model/permute.js';
+import { createScratch } from '../util/scratch.js';
 
 export interface GroupMerge {
   /** Units in the merged feature space. */
@@ -232,13 +233,7 @@ function permutationReads(source: Model, groups: ReadonlyMap<string, GroupMerge>
 }
 
 // Per model, two scratch arrays per tensor size: a gathered tensor lives until the next tensor's sum.
-const scratchPool = new Map<number, Float32Array[]>();
-function scratchFor(size: number, slot: number): Float32Array {
-  let pool = scratchPool.get(size);
-  if (!pool) scratchPool.set(size, (pool = []));
-  while (pool.length <= slot) pool.push(new Float32Array(size));
-  return pool[slot];
-}
+const scratchFor = createScratch();
 
 /** Model m's tensor with every grouped axis gathered into the merged order (the tensor itself if none moves). */
 function inMergedOrder(t: Float32Array, shape: ReadonlyArray<number>, axes: ReadonlyMap<number, AxisRole> | undefined, reads: ReadonlyMap<string, Int32Array | null>, m: number): Float32Array {

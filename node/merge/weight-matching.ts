@@ -9,6 +9,7 @@ import { gatherAxis, gatherAxisInto } from '../model/permute.js';
 import { linearAssignment } from '../tensor/linalg/lap.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
+import { createScratch } from '../util/scratch.js';
 import { relativeGain, type GroupAlignment } from './align.js';
 import { gemmABt } from './gemm.js';
 import { axisRoles } from './plan.js';
@@ -114,13 +115,7 @@ export function rowSimilarity(model: Model, a: Float32Array, b: Float32Array, gr
 // Operands of the GEMMs below, reused across matchings (they were most of a simulated round's
 // allocations): each is filled and passed to gemmABt in one synchronous stretch, and the call
 // copies it to the worker before returning its promise, so no other matching can touch it.
-const operands = new Map<number, Float32Array[]>();
-function operand(size: number, slot: number): Float32Array {
-  let pool = operands.get(size);
-  if (!pool) operands.set(size, (pool = []));
-  while (pool.length <= slot) pool.push(new Float32Array(size));
-  return pool[slot];
-}
+const operand = createScratch();
 
 export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: WeightMatchOptions = {}): Promise<WeightMatchResult> {
   const roles = axisRoles(model);
