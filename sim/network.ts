@@ -42,7 +42,7 @@ interface Node {
   readonly held: Map<number, HeldVersion>;
   /** Author → hash of a pull in flight. */
   readonly pulling: Map<number, string>;
-  /** A version published ahead of its announcement (Transport.prepare). */
+  /** A version staged ahead of its announcement (Transport.prepare). */
   prepared?: { readonly values: Float32Array; readonly round: number; readonly frame: number; readonly staged: Staged };
   round: number;
   events: number;

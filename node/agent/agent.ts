@@ -67,8 +67,8 @@ export function createAgent(o: AgentOptions): Agent {
   let frame = o.frame;
   let merges = 0;
   const taskVerdicts = new Map<number, boolean>();
-  // Where merges are written before being copied into the trainer (one array for the agent's life).
-  const mergeOut = new Float32Array(o.model.layout.totalSize);
+  // Where frame merges are written before being copied into the trainer (one array for the agent's life).
+  const mergeOut = o.strategy.kind === 'frame' ? new Float32Array(o.model.layout.totalSize) : undefined;
   return {
     index: o.index,
     get weights() {
