@@ -9,7 +9,7 @@
 // are all of this form, so the operation is a weighted scatter in O(|θ|): no dense matrices.
 import type { ModelDef } from '../model/def.js';
 import type { Model } from '../model/model.js';
-import { gatherAxisInto } from '../model/permute.js';
+import { gatherAxisInto, invertPermutation, isPermutation } from '../model/permute.js';
 import { createScratch } from '../util/scratch.js';
 
 export interface GroupMerge {
@@ -138,7 +138,7 @@ function mergedShape(e: { name: string; shape: ReadonlyArray<number> }, target: 
 export function applyMerge(source: Model, target: Model, weights: ReadonlyArray<Float32Array>, plan: MergePlan, mix: ReadonlyArray<number>, into?: Float32Array): Float32Array {
   const { w, groups, roles } = resolve(source, weights, plan, mix);
   if (into && (into.length !== target.layout.totalSize || weights.includes(into))) throw new Error('merge: the output array must fit the target model and not be a source');
-  const reads = permutationReads(source, groups);
+  const reads = permutationReads(source, groups, weights.length);
   if (!reads) return scatterAll(source, target, weights, { w, groups, roles }, into);
   // Every model's units are a permutation of the merged ones, with one weight per model: within
   // a shared frame (identity plans) and across frames alike, the simulator does one such merge
@@ -202,8 +202,7 @@ function scatterAll(source: Model, target: Model, weights: ReadonlyArray<Float32
  * identity), when every group maps each model's units one to one onto the merged units with
  * one weight per model; undefined for any other plan.
  */
-function permutationReads(source: Model, groups: ReadonlyMap<string, GroupMerge>): Array<Map<string, Int32Array | null>> | undefined {
-  const models = groups.size ? [...groups.values()][0].unmerge.length : 0;
+function permutationReads(source: Model, groups: ReadonlyMap<string, GroupMerge>, models: number): Array<Map<string, Int32Array | null>> | undefined {
   const reads = Array.from({ length: models }, () => new Map<string, Int32Array | null>());
   for (const g of source.spec.groups) {
     const gm = groups.get(g.name)!;
@@ -211,22 +210,8 @@ function permutationReads(source: Model, groups: ReadonlyMap<string, GroupMerge>
     for (let m = 0; m < models; m++) {
       const u = gm.unmerge[m];
       const wt = gm.weight[m];
-      let identity = true;
-      for (let i = 0; i < u.length; i++) {
-        if (wt[i] !== wt[0]) return undefined;
-        if (u[i] !== i) identity = false;
-      }
-      if (identity) {
-        reads[m].set(g.name, null);
-        continue;
-      }
-      const inv = new Int32Array(g.size).fill(-1);
-      for (let i = 0; i < u.length; i++) {
-        const k = u[i];
-        if (k < 0 || k >= g.size || inv[k] >= 0) return undefined;
-        inv[k] = i;
-      }
-      reads[m].set(g.name, inv);
+      if (wt.some((x) => x !== wt[0]) || !isPermutation(u, g.size)) return undefined;
+      reads[m].set(g.name, u.every((k, i) => k === i) ? null : invertPermutation(u));
     }
   }
   return reads;

@@ -116,6 +116,9 @@ export function rowSimilarity(model: Model, a: Float32Array, b: Float32Array, gr
 // allocations): each is filled and passed to gemmABt in one synchronous stretch, and the call
 // copies it to the worker before returning its promise, so no other matching can touch it.
 const operand = createScratch();
+// A member's tensor gathered into B's current order: read into its units matrix at once, in
+// the same synchronous stretch.
+const gathered = createScratch();
 
 export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: WeightMatchOptions = {}): Promise<WeightMatchResult> {
   const roles = axisRoles(model);
@@ -134,13 +137,6 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
     }),
   );
 
-  const scratches = new Map<number, [Float32Array, Float32Array]>();
-  /** A scratch array of `size` values that is not `busy`. */
-  const scratch = (size: number, busy: Float32Array): Float32Array => {
-    let pair = scratches.get(size);
-    if (!pair) scratches.set(size, (pair = [new Float32Array(size), new Float32Array(size)]));
-    return pair[0] === busy ? pair[1] : pair[0];
-  };
   /** [units × Σrest] of `members` in w (into `out` if given); with `permute`, every other group's current permutation applied. */
   const unitsMatrix = (g: PermGroup, members: ReadonlyArray<PermMember>, w: Float32Array, permute: boolean, out?: Float32Array): Float32Array => {
     const width = widthOf(g, members);
@@ -152,9 +148,11 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
       if (permute) {
         // Gathered from the weights into two scratch arrays in turn (every sweep rebuilds
         // these; copies per member and axis were most of a weight matching's allocations).
+        let flip = 0;
         for (const [axis, r] of roles.get(m.tensor) ?? []) {
           if (axis === m.axis) continue;
-          const into = scratch(e.size, t);
+          const into = gathered(e.size, flip);
+          flip ^= 1;
           gatherAxisInto(t, into, e.shape, axis, perms.get(r.group)!, r.repeat);
           t = into;
         }

@@ -95,5 +95,13 @@ describe('virtual network', () => {
     const d = await plain.announce(v2, { round: 2, frame: 0 });
     expect(c).toEqual(d);
     expect(c.seq).toBe(2);
+    // What was staged is what is sent: announce does not read the values again (the contract
+    // says they are unchanged; here they are not, to show that the staged work is used).
+    const v3 = Float32Array.from(v2, (x) => x + 0.01 * rng.normal());
+    const v3Staged = v3.slice();
+    staged.prepare!(v3, { round: 3, frame: 0 });
+    v3.fill(0);
+    const e = await staged.announce(v3, { round: 3, frame: 0 });
+    expect(e).toEqual(await plain.announce(v3Staged, { round: 3, frame: 0 }));
   });
 });

@@ -103,9 +103,9 @@ async function handle(msg: ToWorker): Promise<void> {
   }
   const out = transferable(outputs);
   // Feed buffers the caller asked back, unless kept above for outputs or already going back.
-  const kept = new Set([...spare.values()].flat());
+  const kept = msg.recycle ? new Set([...spare.values()].flat()) : undefined;
   const recycled = [...new Set((msg.recycle ?? []).map((name) => msg.feeds[name]?.data.buffer))].filter(
-    (b): b is ArrayBuffer => b instanceof ArrayBuffer && !kept.has(b) && !out.includes(b),
+    (b): b is ArrayBuffer => b instanceof ArrayBuffer && !kept!.has(b) && !out.includes(b),
   );
   port.postMessage({ kind: 'result', id: msg.id, outputs, ms, recycled } satisfies FromWorker, [...out, ...recycled]);
 }
