@@ -14,6 +14,7 @@ import { mergeModels, repairMerge, type RepairMode } from '../merge/merge.js';
 import { restoreNorms } from '../merge/repair.js';
 import { applyMerge, checkMixing } from '../merge/plan.js';
 import type { MatchScore } from '../merge/align.js';
+import { identityPermutations } from '../model/permute.js';
 import type { Model } from '../model/model.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { predict, scoreLogits } from '../train/evaluate.js';
@@ -230,8 +231,7 @@ async function frameMerge(ctx: MergeContext, s: StrategyConfig, self: MergeInput
     order.length,
   );
   const { model } = ctx;
-  const identity = () => new Map<string, Int32Array>(model.spec.groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
-  const perms = order.map(identity);
+  const perms = order.map(() => identityPermutations(model.spec));
   const alignments: Array<PairAlignment | undefined> = [];
   let blended = false;
   const labels = Array.from(ctx.own.indices, (i) => ctx.own.ds.labels[i]);

@@ -95,7 +95,7 @@ export async function benchSim(o: SimBenchOptions): Promise<SimBenchLine> {
   const walls = res.rounds.map((r) => r.wall_s);
   const durations = walls.slice(1).map((w, i) => w - walls[i]);
   const steady = durations.slice(1, -1);
-  const refs = [...before, ...(await reference(reps - before.length || 1, 'after'))];
+  const refs = [...before, ...(await reference(Math.max(1, reps - before.length), 'after'))];
   const roundS = median(steady);
   const ref = median(refs);
   const per = (k: 'align_ms' | 'merge_ms' | 'eval_ms') => round(median(res.rounds.slice(2).map((r) => r[k] / o.agents)), 1);

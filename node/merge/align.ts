@@ -2,6 +2,7 @@
 // score matrix against A's, with a report of how much better it is than the identity. The
 // report is what gates alignment: models that already share a frame gain ~nothing, and a
 // permutation chosen on noise would only hurt them.
+import { identityPermutation } from '../model/permute.js';
 import { linearAssignment } from '../tensor/linalg/lap.js';
 import { correlation, deviations, type FeatureStats } from './stats.js';
 
@@ -53,7 +54,7 @@ export function alignGroup(group: string, score: Float64Array, d: number, margin
   for (let k = 0; k < d; k++) identityScore += score[k * d + k];
   const gain = relativeGain(objective, identityScore);
   const gated = gain < margin;
-  return { group, perm: gated ? Int32Array.from({ length: d }, (_, i) => i) : rowToCol, score: objective, identityScore, gain, gated };
+  return { group, perm: gated ? identityPermutation(d) : rowToCol, score: objective, identityScore, gain, gated };
 }
 
 export interface ActivationMatchOptions {

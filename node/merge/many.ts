@@ -4,6 +4,7 @@
 // no anchor, which is what a gossip neighbourhood needs.
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
+import { identityPermutations } from '../model/permute.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
 import { matchActivations, type GroupAlignment, type MatchScore } from './align.js';
@@ -52,8 +53,7 @@ export function planFromPerms(model: Model, perms: ReadonlyArray<Map<string, Int
 export async function alignModels(rt: Runtime, model: Model, weights: ReadonlyArray<Float32Array>, mixIn: ReadonlyArray<number>, opts: AlignOptions): Promise<AlignResult> {
   const n = weights.length;
   const mix = checkMixing(mixIn, n);
-  const identity = () => new Map<string, Int32Array>(model.spec.groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
-  const perms = weights.map(identity);
+  const perms = weights.map(() => identityPermutations(model.spec));
   const reports: Array<Map<string, GroupAlignment> | undefined> = new Array(n).fill(undefined);
   if ((opts.reference ?? 'first') === 'first') {
     for (let m = 1; m < n; m++) {

@@ -9,7 +9,7 @@
 // are all of this form, so the operation is a weighted scatter in O(|θ|): no dense matrices.
 import type { ModelDef } from '../model/def.js';
 import type { Model } from '../model/model.js';
-import { gatherAxisInto, invertPermutation, isPermutation } from '../model/permute.js';
+import { gatherAxisInto, identityPermutation, invertPermutation, isPermutation } from '../model/permute.js';
 import { createScratch } from '../util/scratch.js';
 
 export interface GroupMerge {
@@ -74,7 +74,7 @@ export function clusterMerge(clusters: ReadonlyArray<ReadonlyArray<readonly [num
 
 /** The identity merge of a group of size d: unit k of every model averages into merged unit k. */
 export function identityMerge(d: number, mix: ReadonlyArray<number>): GroupMerge {
-  return permutationMerge(mix.map(() => Int32Array.from({ length: d }, (_, i) => i)), mix);
+  return permutationMerge(mix.map(() => identityPermutation(d)), mix);
 }
 
 interface AxisRole {

@@ -5,7 +5,7 @@
 // The products are GEMMs on ORT; the assignments run in JS.
 import type { Model } from '../model/model.js';
 import type { PermGroup, PermMember } from '../model/permspec.js';
-import { gatherAxis, gatherAxisInto } from '../model/permute.js';
+import { gatherAxis, gatherAxisInto, identityPermutation, identityPermutations } from '../model/permute.js';
 import { linearAssignment } from '../tensor/linalg/lap.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { createRng } from '../util/rng.js';
@@ -123,7 +123,7 @@ const gathered = createScratch();
 export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b: Float32Array, opts: WeightMatchOptions = {}): Promise<WeightMatchResult> {
   const roles = axisRoles(model);
   const groups = model.spec.groups;
-  const perms = new Map<string, Int32Array>(groups.map((g) => [g.name, Int32Array.from({ length: g.size }, (_, i) => i)]));
+  const perms = identityPermutations(model.spec);
   // A member whose tensor has no other permuted axis (a first layer's weight, a bias) adds the
   // same term to its group's cost in every sweep: its product is computed once. Only the
   // members read through another group's permutation are rebuilt and multiplied per sweep
@@ -220,7 +220,7 @@ export async function matchWeights(rt: Runtime, model: Model, a: Float32Array, b
   for (const g of groups) {
     const c = converged ? last.get(g.name)! : await cost(g.name);
     const p = perms.get(g.name)!;
-    const identity = Int32Array.from({ length: g.size }, (_, i) => i);
+    const identity = identityPermutation(g.size);
     const score = total(c, p);
     const identityScore = total(c, identity);
     const gain = relativeGain(score, identityScore);

@@ -69,6 +69,11 @@ export function identityPermutation(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
+/** The identity for every group of a spec, in new arrays the caller may change. */
+export function identityPermutations(spec: PermSpec): Map<string, Int32Array> {
+  return new Map(spec.groups.map((g) => [g.name, identityPermutation(g.size)]));
+}
+
 export function invertPermutation(p: Int32Array): Int32Array {
   const inv = new Int32Array(p.length);
   p.forEach((v, i) => (inv[v] = i));
