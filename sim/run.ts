@@ -197,7 +197,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
       resetOptimizer: s.train.reset_optimizer,
       strategy,
       seed: s.seed,
-      initial: s.init === 'shared' ? model.init(s.seed) : model.init(s.seed + i),
+      initial: model.init(s.init === 'shared' ? s.seed : s.seed + i, s.init_scheme),
       frame: frameOfSeed(s.init === 'shared' ? s.seed : s.seed + i),
       alignments,
     }),

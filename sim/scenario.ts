@@ -9,6 +9,7 @@ import { DATASET_NAMES } from '../node/data/dataset.js';
 import { MATCH_SCORES } from '../node/merge/align.js';
 import { REPAIR_MODES } from '../node/merge/merge.js';
 import { MODEL_KINDS, parseModelDef, type ModelKind } from '../node/model/def.js';
+import { INIT_SCHEMES } from '../node/model/init.js';
 import { OPTIMIZER_KINDS } from '../node/train/optimizer.js';
 import { readJsonFile } from '../node/util/json-file.js';
 import { MIXING_KINDS } from './mixing.js';
@@ -72,6 +73,8 @@ export const scenarioSchema = z
     model: model.default({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 128], classes: 10 }),
     /** 'different': agent i starts from seed + i (DIMAT); 'shared': one init for all. */
     init: z.enum(['different', 'shared']).default('different'),
+    /** How layers start: PyTorch's default uniform, or He-normal with zero biases. */
+    init_scheme: enumOf(INIT_SCHEMES).default('torch'),
     pretrain_epochs: z.number().min(0).default(1),
     train: z
       .strictObject({

@@ -5,7 +5,7 @@ import type { Architecture, ForwardContext } from './arch.js';
 import { cnn } from './cnn.js';
 import { ioOf, type ModelDef } from './def.js';
 import { multihead } from './multihead.js';
-import { initParams } from './init.js';
+import { initParams, type InitScheme } from './init.js';
 import { createLayout, type Layout } from './layout.js';
 import { mlp } from './mlp.js';
 import { validatePermSpec, type PermSpec } from './permspec.js';
@@ -21,7 +21,7 @@ export interface Model {
   readonly classes: number;
   readonly heads: number;
   /** A seeded, deterministic initial weight vector (parameters then buffers). */
-  init(seed: number): Float32Array;
+  init(seed: number, scheme?: InitScheme): Float32Array;
   forward(ctx: ForwardContext, x: Tensor): Tensor;
 }
 
@@ -40,7 +40,7 @@ export function createModel(def: ModelDef): Model {
     layout,
     spec,
     ...ioOf(def),
-    init: (seed) => initParams(layout, seed),
+    init: (seed, scheme) => initParams(layout, seed, scheme),
     forward: (ctx, x) => arch.forward(def, ctx, x),
   };
 }

@@ -9,6 +9,7 @@ import { CODEC_NAMES } from '../../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS, RUN_ID_PATTERN } from '../../protocol/constants.js';
 import { DATASET_NAMES } from '../data/dataset.js';
 import { MODEL_KINDS, parseModelDef, type ModelDef, type ModelKind } from '../model/def.js';
+import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
 import { OPTIMIZER_KINDS } from '../train/optimizer.js';
 import { readJsonFile } from '../util/json-file.js';
 
@@ -80,6 +81,8 @@ export const nodeConfigSchema = z.strictObject({
       /** Fresh optimiser state every round (DIMAT's choice) or kept. */
       reset_optimizer: z.boolean().default(false),
       seed: z.number().int().min(0).default(0),
+      /** How layers start: PyTorch's default uniform, or He-normal with zero biases. */
+      init_scheme: z.enum(INIT_SCHEMES as [InitScheme, ...InitScheme[]]).default('torch'),
       threads: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),

@@ -193,7 +193,7 @@ export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void
     resetOptimizer: cfg.train.reset_optimizer,
     strategy,
     seed: cfg.train.seed,
-    initial: model.init(cfg.train.seed),
+    initial: model.init(cfg.train.seed, cfg.train.init_scheme),
     frame: frameOfSeed(cfg.train.seed),
     onTrainProgress: abortable,
   });

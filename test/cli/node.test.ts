@@ -127,6 +127,7 @@ describe('mergemesh node', () => {
       [{ run: 'bad run!' }, /run: must be 1–64 characters/],
       [{ run: 'x', data: { shard: 3, shards: 2 } }, /data\.shard: shard must be less than shards/],
       [{ run: 'x', train: { lr: -1, batch: 0 } }, /train\.lr: .*\n.*train\.batch/],
+      [{ run: 'x', train: { init_scheme: 'xavier' } }, /train\.init_scheme: .*"torch"\|"he"/],
       [{ run: 'x', bootstrap: ['/ip4/1.2.3.4/tcp/1'] }, /bootstrap\.0: a bootstrap address must end in \/p2p\/<peer id>/],
       [{ run: 'x', listen: ['not an address'] }, /listen\.0: not a listen multiaddr/],
       [{ run: 'x', model: { kind: 'mlp', input: [1, 28, 28], hidden: [0], classes: 10 } }, /model: invalid model definition: mlp\.hidden/],
