@@ -11,6 +11,7 @@ import type { Transport } from '../node/agent/transport.js';
 import { subset, type Dataset, type DatasetName } from '../node/data/dataset.js';
 import { loadDataset } from '../node/data/load.js';
 import { partition, partitionSpecOf } from '../node/data/partition.js';
+import { pixelStats, withScaling } from '../node/data/standardize.js';
 import { defaultModelDef, describeModel, parseModelDef, type ModelDef, type ModelKind } from '../node/model/def.js';
 import { createModel, type Model } from '../node/model/model.js';
 import { createRuntime, type Runtime } from '../node/tensor/runtime/pool.js';
@@ -106,6 +107,11 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   try {
     train = loadDataset(dataset, 'train');
     testAll = loadDataset(dataset, 'test');
+    if (s.data.standardize) {
+      const stats = pixelStats(train);
+      train = withScaling(train, stats);
+      testAll = withScaling(testAll, stats);
+    }
   } catch (e) {
     throw new ScenarioError((e as Error).message);
   }

@@ -68,6 +68,8 @@ export const scenarioSchema = z
         /** Cap on each agent's training samples (default: its whole partition). */
         samples_per_agent: z.number().int().min(1).optional(),
         test_samples: z.number().int().min(100).default(2000),
+        /** Inputs (pixel/255 − mean)/std with the training split's statistics, instead of pixel/255. */
+        standardize: z.boolean().default(false),
       })
       .prefault({}),
     model: model.default({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 128], classes: 10 }),

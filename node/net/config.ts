@@ -65,6 +65,8 @@ export const nodeConfigSchema = z.strictObject({
       /** Cap on this peer's training samples (default: its whole shard). */
       samples: z.number().int().min(1).optional(),
       test_samples: z.number().int().min(1).default(2000),
+      /** Inputs (pixel/255 − mean)/std with the training split's statistics, instead of pixel/255. */
+      standardize: z.boolean().default(false),
     })
     .prefault({})
     .refine((d) => d.shard < d.shards, { message: 'shard must be less than shards', path: ['shard'] }),

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Gauge } from 'prom-client';
 import { subset, type Dataset, type DatasetName } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
+import { pixelStats, withScaling } from '../data/standardize.js';
 import { partition, partitionSpecOf } from '../data/partition.js';
 import { defaultModelDef, describeModel, type ModelDef } from '../model/def.js';
 import { createModel } from '../model/model.js';
@@ -90,8 +91,14 @@ function shardOf(cfg: NodeConfig, train: Dataset): Dataset {
 
 export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void = () => undefined): Promise<RunningNode> {
   const dataset = cfg.data.dataset as DatasetName;
-  const train = loadDataset(dataset, 'train', { dir: cfg.data.dir });
-  const testAll = loadDataset(dataset, 'test', { dir: cfg.data.dir });
+  let train = loadDataset(dataset, 'train', { dir: cfg.data.dir });
+  let testAll = loadDataset(dataset, 'test', { dir: cfg.data.dir });
+  if (cfg.data.standardize) {
+    // Every peer reads the same training split, so all of them scale inputs alike.
+    const stats = pixelStats(train);
+    train = withScaling(train, stats);
+    testAll = withScaling(testAll, stats);
+  }
   const def: ModelDef = typeof cfg.model === 'string' ? defaultModelDef(cfg.model, [1, train.shape[1], train.shape[2]], train.classes) : cfg.model;
   const model = createModel(def);
   if (train.shape.some((d, i) => d !== model.input[i])) throw new ConfigError(`${dataset} samples are [${train.shape}] but the model expects [${model.input}]`);
