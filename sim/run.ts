@@ -11,7 +11,7 @@ import type { Transport } from '../node/agent/transport.js';
 import { subset, type Dataset, type DatasetName } from '../node/data/dataset.js';
 import { loadDataset } from '../node/data/load.js';
 import { partition, partitionSpecOf } from '../node/data/partition.js';
-import { pixelStats, withScaling } from '../node/data/standardize.js';
+import { scaledSplits } from '../node/data/standardize.js';
 import { defaultModelDef, describeModel, parseModelDef, type ModelDef, type ModelKind } from '../node/model/def.js';
 import { createModel, type Model } from '../node/model/model.js';
 import { createRuntime, type Runtime } from '../node/tensor/runtime/pool.js';
@@ -105,13 +105,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   const dataset = s.data.dataset as DatasetName;
   let train: Dataset, testAll: Dataset;
   try {
-    train = loadDataset(dataset, 'train');
-    testAll = loadDataset(dataset, 'test');
-    if (s.data.standardize) {
-      const stats = pixelStats(train);
-      train = withScaling(train, stats);
-      testAll = withScaling(testAll, stats);
-    }
+    ({ train, test: testAll } = scaledSplits(loadDataset(dataset, 'train'), loadDataset(dataset, 'test'), s.data.standardize));
   } catch (e) {
     throw new ScenarioError((e as Error).message);
   }
@@ -190,6 +184,8 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
   };
   // One process, one cache: both sides of a frame border solve the same weight matching.
   const alignments = createAlignmentCache();
+  // The seed an agent's initialisation descends from also names its frame.
+  const initSeed = (i: number) => (s.init === 'shared' ? s.seed : s.seed + i);
   const agents: Agent[] = shards.map((shard, i) =>
     createAgent({
       index: i,
@@ -203,8 +199,8 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
       resetOptimizer: s.train.reset_optimizer,
       strategy,
       seed: s.seed,
-      initial: model.init(s.init === 'shared' ? s.seed : s.seed + i, s.init_scheme),
-      frame: frameOfSeed(s.init === 'shared' ? s.seed : s.seed + i),
+      initial: model.init(initSeed(i), s.init_scheme),
+      frame: frameOfSeed(initSeed(i)),
       alignments,
     }),
   );

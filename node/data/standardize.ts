@@ -9,11 +9,7 @@ export interface PixelStats {
   readonly std: number;
 }
 
-const memo = new WeakMap<Uint8Array, PixelStats>();
-
 export function pixelStats(ds: Dataset): PixelStats {
-  const hit = memo.get(ds.images);
-  if (hit) return hit;
   // Byte histogram: exact, and one pass of integer increments over tens of millions of pixels.
   const hist = new Float64Array(256);
   for (const p of ds.images) hist[p]++;
@@ -28,12 +24,20 @@ export function pixelStats(ds: Dataset): PixelStats {
   const mean = s / n;
   const std = Math.sqrt(Math.max(s2 / n - mean * mean, 0));
   if (!(std > 0)) throw new Error(`${ds.name} ${ds.split}: every pixel has the same value, so inputs cannot be standardised`);
-  const stats = { mean, std };
-  memo.set(ds.images, stats);
-  return stats;
+  return { mean, std };
 }
 
-/** The same samples with inputs scaled by `stats` (the training split's, for train and test alike). */
+/** The same samples with inputs scaled by `stats`. */
 export function withScaling(ds: Dataset, stats: PixelStats): Dataset {
   return { ...ds, mean: stats.mean, std: stats.std };
+}
+
+/**
+ * Both splits scaled by the training split's statistics (the test split's own would make a
+ * different model input), or as loaded when `standardize` is off.
+ */
+export function scaledSplits(train: Dataset, test: Dataset, standardize: boolean): { train: Dataset; test: Dataset } {
+  if (!standardize) return { train, test };
+  const stats = pixelStats(train);
+  return { train: withScaling(train, stats), test: withScaling(test, stats) };
 }

@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { Gauge } from 'prom-client';
 import { subset, type Dataset, type DatasetName } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
-import { pixelStats, withScaling } from '../data/standardize.js';
 import { partition, partitionSpecOf } from '../data/partition.js';
+import { scaledSplits } from '../data/standardize.js';
 import { defaultModelDef, describeModel, type ModelDef } from '../model/def.js';
 import { createModel } from '../model/model.js';
 import { createRuntime } from '../tensor/runtime/pool.js';
@@ -91,14 +91,8 @@ function shardOf(cfg: NodeConfig, train: Dataset): Dataset {
 
 export async function startNode(cfg: NodeConfig, onEvent: (e: NodeEvent) => void = () => undefined): Promise<RunningNode> {
   const dataset = cfg.data.dataset as DatasetName;
-  let train = loadDataset(dataset, 'train', { dir: cfg.data.dir });
-  let testAll = loadDataset(dataset, 'test', { dir: cfg.data.dir });
-  if (cfg.data.standardize) {
-    // Every peer reads the same training split, so all of them scale inputs alike.
-    const stats = pixelStats(train);
-    train = withScaling(train, stats);
-    testAll = withScaling(testAll, stats);
-  }
+  // Every peer reads the same training split, so standardised peers all scale inputs alike.
+  const { train, test: testAll } = scaledSplits(loadDataset(dataset, 'train', { dir: cfg.data.dir }), loadDataset(dataset, 'test', { dir: cfg.data.dir }), cfg.data.standardize);
   const def: ModelDef = typeof cfg.model === 'string' ? defaultModelDef(cfg.model, [1, train.shape[1], train.shape[2]], train.classes) : cfg.model;
   const model = createModel(def);
   if (train.shape.some((d, i) => d !== model.input[i])) throw new ConfigError(`${dataset} samples are [${train.shape}] but the model expects [${model.input}]`);

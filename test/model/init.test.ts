@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createModel } from '../../node/model/model.js';
 import { view } from '../../node/model/layout.js';
 import { parseScenario } from '../../sim/scenario.js';
+import { SMALL, simulate } from '../helpers/sim.js';
 
 const mlp = createModel({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 64], classes: 10 });
 
@@ -48,9 +49,12 @@ describe('initialisation schemes', () => {
     expect(view(resnet.layout, he, 'head.bias').every((x) => x === 0)).toBe(true);
   });
 
-  it('a scenario chooses it with init_scheme, and a misspelt scheme is an error', () => {
+  it('a scenario chooses it with init_scheme, its agents start from it, and a misspelt scheme is an error', async () => {
     expect(parseScenario({}).init_scheme).toBe('torch');
     expect(parseScenario({ init_scheme: 'he' }).init_scheme).toBe('he');
     expect(() => parseScenario({ init_scheme: 'xavier' })).toThrow(/init_scheme/);
+    // Runs are deterministic (test/sim/determinism.test.ts), so a different curve is the option's doing.
+    const acc = async (init_scheme: 'torch' | 'he') => (await simulate({ ...SMALL, rounds: 1, init_scheme })).result.rounds.map((r) => r.mean_accuracy);
+    expect(await acc('he')).not.toEqual(await acc('torch'));
   });
 });
