@@ -173,6 +173,7 @@ export async function runScenario(s: Scenario, hooks: SimHooks = {}): Promise<Si
     kind: s.strategy.kind,
     margin: marginOf(s),
     score: s.strategy.score,
+    alignTo: s.strategy.align_to,
     repair: s.strategy.repair,
     zipAlpha: s.strategy.zip_alpha,
     zipBeta: s.strategy.zip_beta,

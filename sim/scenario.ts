@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { CODEC_NAMES } from '../protocol/codecs/codec.js';
 import { DEFAULT_LIMITS } from '../protocol/constants.js';
-import { DEFAULT_STRATEGY, defaultMargin, STRATEGY_KINDS, type StrategyKind } from '../node/agent/strategy.js';
+import { ALIGN_TO, DEFAULT_STRATEGY, defaultMargin, STRATEGY_KINDS, type StrategyKind } from '../node/agent/strategy.js';
 import { DATASET_NAMES } from '../node/data/dataset.js';
 import { MATCH_SCORES } from '../node/merge/align.js';
 import { REPAIR_MODES } from '../node/merge/merge.js';
@@ -95,6 +95,8 @@ export const scenarioSchema = z
         /** Gate margin (relative alignment gain); default: 0 for weight/activation, 0.02 for frame. */
         margin: z.number().min(0).max(1).optional(),
         score: enumOf(MATCH_SCORES).default(DEFAULT_STRATEGY.score),
+        /** weight/activation: neighbours aligned to the agent's own model (DIMAT) or MergeMany ('mean'). */
+        align_to: enumOf(ALIGN_TO).default(DEFAULT_STRATEGY.alignTo),
         repair: enumOf(REPAIR_MODES).default(DEFAULT_STRATEGY.repair),
         /** Unlabelled samples for alignment: the agent's own ('local') or a shared proxy set. */
         align_data: z.enum(['local', 'proxy']).default('local'),
@@ -162,6 +164,9 @@ export const scenarioSchema = z
   .superRefine((s, ctx) => {
     if ((s.strategy.kind === 'zipit' || s.strategy.kind === 'pleas') && s.schedule.kind !== 'one-peer-exponential' && s.schedule.kind !== 'random-matching' && s.agents > 2) {
       ctx.addIssue({ code: 'custom', path: ['strategy', 'kind'], message: `${s.strategy.kind} merges two models at a time: use schedule one-peer-exponential or random-matching (or 2 agents)` });
+    }
+    if (s.strategy.align_to !== DEFAULT_STRATEGY.alignTo && s.strategy.kind !== 'weight' && s.strategy.kind !== 'activation') {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'align_to'], message: `align_to chooses how weight and activation matching align a neighbourhood; strategy ${s.strategy.kind} does not use it` });
     }
     if (s.network.transport === 'libp2p' && s.schedule.kind !== 'static') {
       ctx.addIssue({ code: 'custom', path: ['schedule', 'kind'], message: 'the libp2p transport runs static topologies only (connections follow the graph)' });

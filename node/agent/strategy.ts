@@ -2,14 +2,16 @@
 // is a way of choosing per-group merges over the same machinery (node/merge):
 //   none        no communication (the local-training baseline);
 //   average     weighted averaging (WA, D-PSGD style);
-//   weight      Git Re-Basin weight matching of each neighbour to the agent's own frame;
-//   activation  DIMAT: activation matching of each neighbour to the agent's own frame;
+//   weight      Git Re-Basin weight matching of each neighbour to the agent's own frame
+//               (or, with alignTo 'mean', MergeMany over the whole neighbourhood);
+//   activation  DIMAT: activation matching of each neighbour to the agent's own frame
+//               (or MergeMany with activations);
 //   zipit/pleas ZipIt! and PLeaS at the original width, for two-model merges (one-peer schedules);
 //   frame       frame-aware: align only across frames, into the run's lowest frame, and average
 //               within a shared frame (see docs/agents.md).
 import type { Dataset } from '../data/dataset.js';
 import type { AlignmentCache, PairAlignment } from './alignment-cache.js';
-import { alignPair, planFromPerms } from '../merge/many.js';
+import { alignModels, alignPair, planFromPerms } from '../merge/many.js';
 import { mergeModels, repairMerge, type RepairMode } from '../merge/merge.js';
 import { restoreNorms } from '../merge/repair.js';
 import { applyMerge, checkMixing } from '../merge/plan.js';
@@ -18,6 +20,14 @@ import { identityPermutations } from '../model/permute.js';
 import type { Model } from '../model/model.js';
 import type { Runtime } from '../tensor/runtime/pool.js';
 import { predict, scoreLogits } from '../train/evaluate.js';
+
+/**
+ * weight/activation: what the neighbours are aligned to. 'self': each neighbour to the agent's
+ * own model (DIMAT); 'mean': Git Re-Basin's MergeMany, every participant to the mean of the
+ * others, in one order the whole run shares, so agents merging the same versions agree.
+ */
+export type AlignTo = 'self' | 'mean';
+export const ALIGN_TO: ReadonlyArray<AlignTo> = ['self', 'mean'];
 
 export type StrategyKind = 'none' | 'average' | 'weight' | 'activation' | 'zipit' | 'pleas' | 'frame';
 export const STRATEGY_KINDS: ReadonlyArray<StrategyKind> = ['none', 'average', 'weight', 'activation', 'zipit', 'pleas', 'frame'];
@@ -30,6 +40,8 @@ export interface StrategyConfig {
    */
   readonly margin: number;
   readonly score: MatchScore;
+  /** weight/activation: align neighbours to the agent's own model, or MergeMany (see AlignTo). */
+  readonly alignTo: AlignTo;
   /**
    * 'auto': BatchNorm statistics recomputed on local data, and with the frame policy 'rescale'
    * on merges that blend another task's model as it is; 'repair': REPAIR after every merge;
@@ -71,6 +83,7 @@ export interface StrategyConfig {
 /** What a strategy uses unless a scenario or peer config says otherwise (the one place for these defaults). */
 export const DEFAULT_STRATEGY: Omit<StrategyConfig, 'kind' | 'margin'> = {
   score: 'correlation',
+  alignTo: 'self',
   repair: 'auto',
   zipAlpha: 1e-4,
   zipBeta: 0,
@@ -171,6 +184,8 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
 
   if (s.kind === 'frame') return frameMerge(ctx, s, self, others, t0);
 
+  if ((s.kind === 'weight' || s.kind === 'activation') && s.alignTo === 'mean') return mergeManyStep(ctx, s, s.kind, all, t0);
+
   const method = s.kind === 'average' ? 'average' : s.kind;
   const r = await mergeModels(
     ctx.rt,
@@ -192,6 +207,37 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
   const ms = performance.now() - t0;
   // Merges into the agent's own frame (it is the reference).
   return { ...summarise(r.alignments), weights: r.weights, frame: self.frame, alignMs: s.kind === 'average' ? 0 : ms, mergeMs: s.kind === 'average' ? ms : 0 };
+}
+
+/**
+ * Git Re-Basin's MergeMany over the agent and its neighbours. Aligning every neighbour to the
+ * agent's own model leaves each agent in its own frame, so the same permutations are searched
+ * again every round and, under disjoint labels, the agents never come to agree
+ * (docs/agents.md). Here participants are taken in agent order and aligned on their published
+ * versions with the run's shared seed: weight matching is then a function of the versions and
+ * the mixing weights alone, and agents merging the same neighbourhood (every agent of a
+ * complete graph) compute the same permutations and hold one model afterwards. Activation
+ * matching still reads each agent's own data. The merge itself mixes the exact weights.
+ */
+async function mergeManyStep(ctx: MergeContext, s: StrategyConfig, by: 'weight' | 'activation', all: ReadonlyArray<MergeInput>, t0: number): Promise<MergeReport> {
+  const order = [...all].sort((x, y) => x.agent - y.agent);
+  const mix = checkMixing(
+    order.map((m) => m.weight),
+    order.length,
+  );
+  const al = await alignModels(
+    ctx.rt,
+    ctx.model,
+    order.map((m) => (m.version ?? m).values),
+    mix,
+    { by, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed, reference: 'mean' },
+  );
+  const t1 = performance.now();
+  const plan = planFromPerms(ctx.model, al.perms, mix);
+  const sources = order.map((m) => m.values);
+  const merged = applyMerge(ctx.model, ctx.model, sources, plan, mix);
+  const r = await repairMerge(ctx.rt, ctx.model, sources, ctx.model, merged, plan, mix, ctx.data, s.repair);
+  return { ...summarise(al.reports), weights: r.weights, frame: all[0].frame, alignMs: t1 - t0, mergeMs: performance.now() - t1 };
 }
 
 /**

@@ -22,14 +22,14 @@ describe('DIMAT initial gain (5 agents, IID, ring, different seeds, 1 local epoc
 });
 
 describe('non-IID: 2 classes per agent, 5 agents', () => {
-  const nonIid = (seed: number, topology: 'ring' | 'complete', kind: string): ScenarioInput => ({
+  const nonIid = (seed: number, topology: 'ring' | 'complete', kind: string, align_to: 'self' | 'mean' = 'self'): ScenarioInput => ({
     seed,
     agents: 5,
     rounds: 6,
     pretrain_epochs: 3,
     topology: { kind: topology },
     data: { partition: { kind: 'classes', per_agent: 2 }, samples_per_agent: 6000, test_samples: 1000 },
-    strategy: { kind: kind as 'average' },
+    strategy: kind === 'weight' || kind === 'activation' ? { kind, align_to } : { kind: kind as 'average' },
     ...quiet,
   });
   const runs = new Map<string, SimResult>();
@@ -40,6 +40,7 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
       for (const seed of [0, 1, 2])
         for (const kind of ['average', 'activation', 'frame']) runs.set(`${seed}/${topology}/${kind}`, (await simulate(nonIid(seed, topology, kind))).result);
     runs.set('0/ring/none', (await simulate(nonIid(0, 'ring', 'none'))).result);
+    for (const kind of ['weight', 'activation']) runs.set(`0/complete/${kind}-mean`, (await simulate(nonIid(0, 'complete', kind, 'mean'))).result);
   }, 600_000);
 
   it('without communication global accuracy stays near 20 %', () => {
@@ -49,6 +50,15 @@ describe('non-IID: 2 classes per agent, 5 agents', () => {
   it('weighted averaging and the frame-aware policy beat it after merging', () => {
     const none = meanAt(get(0, 'ring', 'none'), 6);
     for (const topology of ['ring', 'complete'] as const) for (const kind of ['average', 'frame']) expect(meanAt(get(0, topology, kind), 6), `${topology} ${kind}`).toBeGreaterThan(none + 0.05);
+  });
+
+  // Aligned to each agent's own frame, weight and activation matching stay at or below it
+  // (docs/agents.md: every agent re-permutes into a frame of its own). MergeMany in one shared
+  // order gives every agent of a complete graph the same merge, and from there they climb.
+  it('on a complete graph, weight and activation matching with MergeMany (align_to "mean") beat it after merging', () => {
+    const none = meanAt(get(0, 'ring', 'none'), 6);
+    expect(meanAt(get(0, 'complete', 'weight-mean'), 6), 'weight').toBeGreaterThan(none + 0.05);
+    expect(meanAt(get(0, 'complete', 'activation-mean'), 6), 'activation').toBeGreaterThan(none + 0.03);
   });
 
   const mean = (topology: 'ring' | 'complete', kind: string, round: number) => [0, 1, 2].reduce((a, s) => a + meanAt(get(s, topology, kind), round), 0) / 3;

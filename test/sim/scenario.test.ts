@@ -34,6 +34,13 @@ describe('scenario', () => {
     expect(() => parseScenario({ network: { transport: 'libp2p' }, schedule: { kind: 'random-matching' } })).toThrow(/static topologies/);
   });
 
+  it('align_to: DIMAT\'s own-frame alignment by default, MergeMany for weight and activation matching only', () => {
+    expect(parseScenario({ strategy: { kind: 'weight' } }).strategy.align_to).toBe('self');
+    expect(parseScenario({ strategy: { kind: 'activation', align_to: 'mean' } }).strategy.align_to).toBe('mean');
+    expect(() => parseScenario({ strategy: { kind: 'average', align_to: 'mean' } })).toThrow(/strategy\.align_to: .*average does not use it/);
+    expect(() => parseScenario({ strategy: { kind: 'weight', align_to: 'median' } })).toThrow(/strategy\.align_to/);
+  });
+
   it('--set edits nested fields, parses JSON values, and a new kind drops the old kind\'s fields', () => {
     const raw = applySets({ topology: { kind: 'torus', rows: 2 } }, ['agents=16', 'topology.kind=ring', 'strategy.kind=activation', 'data.partition={"kind":"classes","per_agent":2}', 'name=my run']);
     expect(raw).toEqual({ agents: 16, topology: { kind: 'ring' }, strategy: { kind: 'activation' }, data: { partition: { kind: 'classes', per_agent: 2 } }, name: 'my run' });
