@@ -11,7 +11,7 @@
 //               within a shared frame (see docs/agents.md).
 import type { Dataset } from '../data/dataset.js';
 import type { AlignmentCache, PairAlignment } from './alignment-cache.js';
-import { alignModels, alignPair, planFromPerms } from '../merge/many.js';
+import { alignPair, planFromPerms } from '../merge/many.js';
 import { mergeModels, repairMerge, type RepairMode } from '../merge/merge.js';
 import { restoreNorms } from '../merge/repair.js';
 import { applyMerge, checkMixing } from '../merge/plan.js';
@@ -179,13 +179,17 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
   const none = { aligned: 0, gated: 0, groups: 0, gain: 0, alignMs: 0 };
   if (s.kind === 'none' || others.length === 0) return { ...none, weights: self.values, frame: self.frame, mergeMs: 0 };
   if (others.length > mergesAtOnce(s.kind)) throw new Error(`strategy ${s.kind} merges one neighbour at a time; this round has ${others.length}`);
-  const all = [self, ...others];
-  const mix = all.map((m) => m.weight);
-
   if (s.kind === 'frame') return frameMerge(ctx, s, self, others, t0);
 
-  if ((s.kind === 'weight' || s.kind === 'activation') && s.alignTo === 'mean') return mergeManyStep(ctx, s, s.kind, all, t0);
-
+  // MergeMany (alignTo 'mean'): aligning every neighbour to the agent's own model leaves each
+  // agent in a frame of its own, so the same permutations are searched again every round and,
+  // under disjoint labels, the agents never come to agree (docs/agents.md). MergeMany runs in
+  // agent order on the published versions with the run's shared seed: weight matching is then
+  // a function of the versions and mixing weights alone, and agents merging the same
+  // neighbourhood (every agent of a complete graph) hold one model afterwards. Activation
+  // matching still reads each agent's own data. The exact weights are what is mixed.
+  const many = s.alignTo === 'mean' && (s.kind === 'weight' || s.kind === 'activation');
+  const all = many ? [self, ...others].sort((x, y) => x.agent - y.agent) : [self, ...others];
   const method = s.kind === 'average' ? 'average' : s.kind;
   const r = await mergeModels(
     ctx.rt,
@@ -193,51 +197,21 @@ export async function mergeStep(ctx: MergeContext, s: StrategyConfig, self: Merg
     all.map((m) => m.values),
     {
       method,
-      mix,
+      mix: all.map((m) => m.weight),
       data: ctx.data,
       score: s.score,
       margin: s.margin,
-      reference: 'first',
+      reference: many ? 'mean' : 'first',
+      alignOn: many ? all.map((m) => (m.version ?? m).values) : undefined,
       repair: s.repair,
-      seed: ctx.seed,
+      seed: many ? ctx.sharedSeed : ctx.seed,
       zip: { alpha: s.zipAlpha, beta: s.zipBeta },
       pleas: { widthRatio: 1, refit: true, score: s.score },
     },
   );
   const ms = performance.now() - t0;
-  // Merges into the agent's own frame (it is the reference).
+  // In the agent's own frame (it is the reference), or with MergeMany in the frame the run's order gives.
   return { ...summarise(r.alignments), weights: r.weights, frame: self.frame, alignMs: s.kind === 'average' ? 0 : ms, mergeMs: s.kind === 'average' ? ms : 0 };
-}
-
-/**
- * Git Re-Basin's MergeMany over the agent and its neighbours. Aligning every neighbour to the
- * agent's own model leaves each agent in its own frame, so the same permutations are searched
- * again every round and, under disjoint labels, the agents never come to agree
- * (docs/agents.md). Here participants are taken in agent order and aligned on their published
- * versions with the run's shared seed: weight matching is then a function of the versions and
- * the mixing weights alone, and agents merging the same neighbourhood (every agent of a
- * complete graph) compute the same permutations and hold one model afterwards. Activation
- * matching still reads each agent's own data. The merge itself mixes the exact weights.
- */
-async function mergeManyStep(ctx: MergeContext, s: StrategyConfig, by: 'weight' | 'activation', all: ReadonlyArray<MergeInput>, t0: number): Promise<MergeReport> {
-  const order = [...all].sort((x, y) => x.agent - y.agent);
-  const mix = checkMixing(
-    order.map((m) => m.weight),
-    order.length,
-  );
-  const al = await alignModels(
-    ctx.rt,
-    ctx.model,
-    order.map((m) => (m.version ?? m).values),
-    mix,
-    { by, data: ctx.data, score: s.score, margin: s.margin, seed: ctx.sharedSeed, reference: 'mean' },
-  );
-  const t1 = performance.now();
-  const plan = planFromPerms(ctx.model, al.perms, mix);
-  const sources = order.map((m) => m.values);
-  const merged = applyMerge(ctx.model, ctx.model, sources, plan, mix);
-  const r = await repairMerge(ctx.rt, ctx.model, sources, ctx.model, merged, plan, mix, ctx.data, s.repair);
-  return { ...summarise(al.reports), weights: r.weights, frame: all[0].frame, alignMs: t1 - t0, mergeMs: performance.now() - t1 };
 }
 
 /**

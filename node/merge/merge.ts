@@ -26,6 +26,12 @@ export interface MergeOptions {
   readonly margin?: number;
   /** More than two models: align to the first ('first', default) or MergeMany ('mean'). */
   readonly reference?: 'first' | 'mean';
+  /**
+   * weight/activation: the versions to align (one per model) when they are not the weights
+   * mixed. Agents align on published versions, which every peer holding them shares, and
+   * mix their own exact weights.
+   */
+  readonly alignOn?: ReadonlyArray<Float32Array>;
   /** ZipIt!: α, β and, for a partial zip, the number of leading layers to merge. */
   readonly zip?: ZipOptions & { readonly until?: number };
   /** PLeaS: merged width over original width (default 1.25; one or per group), refit on/off. */
@@ -57,6 +63,7 @@ export async function mergeModels(rt: Runtime, model: Model, weights: ReadonlyAr
   const n = weights.length;
   if (n < 2) throw new Error('merge: needs at least two models');
   for (const w of weights) if (w.length !== model.layout.totalSize) throw new Error(`merge: a weight vector has ${w.length} values, the model ${model.layout.totalSize}`);
+  if (opts.alignOn && (opts.alignOn.length !== n || opts.alignOn.some((w) => w.length !== model.layout.totalSize))) throw new Error('merge: alignOn needs one full weight vector per model');
   const mix = checkMixing(opts.mix ?? new Array(n).fill(1), n);
   const needsData = opts.method === 'activation' || opts.method === 'zipit' || opts.method === 'pleas';
   if (needsData && !opts.data) throw new Error(`merge: --method ${opts.method} needs data for activation statistics (--dataset, --samples)`);
@@ -75,7 +82,7 @@ export async function mergeModels(rt: Runtime, model: Model, weights: ReadonlyAr
       break;
     case 'weight':
     case 'activation': {
-      const al = await alignModels(rt, model, weights, mix, { by: opts.method, data: opts.data, score: opts.score, margin: opts.margin, seed: opts.seed, reference: opts.reference });
+      const al = await alignModels(rt, model, opts.alignOn ?? weights, mix, { by: opts.method, data: opts.data, score: opts.score, margin: opts.margin, seed: opts.seed, reference: opts.reference });
       alignments = al.reports;
       plan = planFromPerms(model, al.perms, mix);
       out = applyMerge(model, model, weights, plan, mix);
